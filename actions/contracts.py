@@ -1,0 +1,48 @@
+"""Human decisions on proposals and the results of executing them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ReviewVerdict(StrEnum):
+    approve = "approve"
+    reject = "reject"
+
+
+class ReviewDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    decision_id: str
+    proposal_id: str
+    proposal_version: int
+    tenant: str
+    verdict: ReviewVerdict
+    reviewer: str  # from authentication, never from the request body
+    rationale: str = Field(min_length=1)
+    arguments_digest: str  # the proposal arguments the reviewer saw
+    decided_at: datetime
+
+
+class ActionStatus(StrEnum):
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class ActionResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    idempotency_key: str
+    proposal_id: str
+    tenant: str
+    action_type: str
+    status: ActionStatus
+    external_ids: dict[str, str] = Field(default_factory=dict)
+    before: dict[str, Any] = Field(default_factory=dict)
+    after: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    executed_at: datetime

