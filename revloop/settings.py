@@ -79,8 +79,7 @@ class DataPaths:
         self.root = root
         self.demo_world = root / "demo_world"
         self.lake = root / "lake"
-        self.state_db = root / "state.sqlite"
-        self.ledger_db = root / "ledger.sqlite"
+        self.state_db = root / "state.sqlite"  # operational state and the ledger (SQLite WAL)
         self.graph_db = root / "graph.sqlite"
         self.vectors = root / "vectors"
         self.iceberg = root / "iceberg"

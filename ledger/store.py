@@ -1,0 +1,164 @@
+"""The append-only ledger store: one hash chain per tenant in the operational database.
+
+Rows can only be inserted: SQLite triggers refuse UPDATE and DELETE on ledger_entries."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    text,
+    update,
+)
+
+from ledger.entry import GENESIS_HASH, LedgerEntry, canonical_json, seal
+from ledger.sql import make_engine
+from ledger.verify import StoredRow, verify_chain
+
+metadata = MetaData()
+
+ledger_entries = Table(
+    "ledger_entries", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(128), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("actor", String(256), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("payload_digest", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+    UniqueConstraint("tenant", "seq", name="uq_ledger_tenant_seq"),
+)
+
+# The head is a cache for appends (seq and hash of the last entry); verification never trusts it.
+ledger_heads = Table(
+    "ledger_heads", metadata,
+    Column("tenant", String(128), primary_key=True),
+    Column("seq", Integer, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
+
+_SQLITE_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS ledger_entries_no_update BEFORE UPDATE ON ledger_entries
+       BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS ledger_entries_no_delete BEFORE DELETE ON ledger_entries
+       BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only'); END""",
+)
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    tenant: str
+    kind: str
+    actor: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    entries_by_tenant: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.entries_by_tenant.values())
+
+
+class Ledger:
+    """Append entries, read them back, verify every tenant's chain."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        metadata.create_all(self.engine)
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.begin() as conn:
+                for ddl in _SQLITE_TRIGGERS:
+                    conn.exec_driver_sql(ddl)
+
+    def append(self, tenant: str, kind: str, actor: str, payload: dict[str, Any]) -> LedgerEntry:
+        return self.append_many([NewEntry(tenant, kind, actor, payload)])[0]
+
+    def append_many(self, items: Sequence[NewEntry]) -> list[LedgerEntry]:
+        """Append in one transaction; entries of a tenant chain in the order given."""
+        if not items:
+            return []
+        now = datetime.now(UTC)
+        sealed: list[LedgerEntry] = []
+        with self.engine.begin() as conn:
+            heads: dict[str, tuple[int, str]] = {}
+            for tenant in {item.tenant for item in items}:
+                query = select(ledger_heads.c.seq, ledger_heads.c.entry_hash).where(
+                    ledger_heads.c.tenant == tenant)
+                if conn.dialect.name == "postgresql":
+                    query = query.with_for_update()
+                row = conn.execute(query).first()
+                heads[tenant] = (row.seq, row.entry_hash) if row else (0, GENESIS_HASH)
+            rows = []
+            for item in items:
+                # Round-trip through canonical JSON: what is stored is exactly what was hashed.
+                payload = json.loads(canonical_json(item.payload))
+                seq, prev = heads[item.tenant]
+                entry = seal(seq=seq + 1, tenant=item.tenant, kind=item.kind, actor=item.actor,
+                             recorded_at=now, payload=payload, prev_hash=prev)
+                heads[item.tenant] = (entry.seq, entry.entry_hash)
+                sealed.append(entry)
+                rows.append({
+                    "tenant": entry.tenant, "seq": entry.seq, "kind": entry.kind,
+                    "actor": entry.actor, "recorded_at": entry.recorded_at,
+                    "payload": canonical_json(entry.payload).decode(),
+                    "payload_digest": entry.payload_digest, "prev_hash": entry.prev_hash,
+                    "entry_hash": entry.entry_hash,
+                })
+            conn.execute(insert(ledger_entries), rows)
+            for tenant, (seq, entry_hash) in heads.items():
+                done = conn.execute(update(ledger_heads).where(ledger_heads.c.tenant == tenant)
+                                    .values(seq=seq, entry_hash=entry_hash))
+                if done.rowcount == 0:
+                    conn.execute(insert(ledger_heads).values(tenant=tenant, seq=seq,
+                                                             entry_hash=entry_hash))
+        return sealed
+
+    def tenants(self) -> list[str]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(ledger_entries.c.tenant).distinct()
+                                     .order_by(ledger_entries.c.tenant)).scalars())
+
+    def rows(self, tenant: str) -> Iterator[StoredRow]:
+        query = text("SELECT seq, tenant, kind, actor, recorded_at, payload, payload_digest, "
+                     "prev_hash, entry_hash FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
+        with self.engine.connect() as conn:
+            for r in conn.execute(query, {"t": tenant}):
+                yield StoredRow(seq=r.seq, tenant=r.tenant, kind=r.kind, actor=r.actor,
+                                recorded_at=r.recorded_at, payload_json=r.payload,
+                                payload_digest=r.payload_digest, prev_hash=r.prev_hash,
+                                entry_hash=r.entry_hash)
+
+    def entries(self, tenant: str, kind: str | None = None) -> list[LedgerEntry]:
+        out = []
+        for row in self.rows(tenant):
+            if kind is None or row.kind == kind:
+                out.append(LedgerEntry(seq=row.seq, tenant=row.tenant, kind=row.kind,
+                                       actor=row.actor, recorded_at=row.recorded_at,
+                                       payload=json.loads(row.payload_json),
+                                       payload_digest=row.payload_digest, prev_hash=row.prev_hash,
+                                       entry_hash=row.entry_hash))
+        return out
+
+    def verify(self, tenant: str | None = None) -> VerifyReport:
+        """Verify one tenant's chain or all; raises LedgerVerificationError at the first bad entry."""
+        tenants = [tenant] if tenant else self.tenants()
+        return VerifyReport({t: verify_chain(t, self.rows(t)) for t in tenants})
