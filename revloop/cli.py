@@ -1,0 +1,200 @@
+"""The ``revloop`` command line. Every command reads its settings from ``REVLOOP_*`` variables."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from revloop.settings import Settings, load_settings
+
+app = typer.Typer(help="revloop: the revenue decision loop. Settings come from REVLOOP_* variables "
+                       "(see README); all state lives under REVLOOP_DATA_DIR (default ./.data).",
+                  no_args_is_help=True, add_completion=False)
+ledger_app = typer.Typer(help="Inspect and verify the tamper-evident ledger.", no_args_is_help=True)
+loop_app = typer.Typer(help="Run the decision loop.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo world: a seeded simulator of tenants, accounts and usage.",
+                       no_args_is_help=True)
+webhook_app = typer.Typer(help="Send signed webhooks to a running revloop web app.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(loop_app, name="loop")
+app.add_typer(demo_app, name="demo")
+app.add_typer(webhook_app, name="webhook")
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    settings.paths.ensure()
+    return settings
+
+
+@app.command()
+def init() -> None:
+    """Create the data directory, the demo world (day 0) and the local webhook secrets."""
+    from revloop.wiring import ensure_demo_world, ensure_webhook_secrets
+
+    settings = _settings()
+    world = ensure_demo_world(settings)
+    ensure_webhook_secrets(settings)
+    typer.echo(f"data dir: {settings.data_dir}")
+    typer.echo(f"demo world: {len(world.tenants)} tenants, day {world.current_day}")
+
+
+@demo_app.command("advance")
+def demo_advance(days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 1) -> None:
+    """Advance the demo world and print the ground-truth events it injected."""
+    from revloop.wiring import ensure_demo_world
+
+    world = ensure_demo_world(_settings())
+    for _ in range(days):
+        events = world.advance_day()
+        typer.echo(f"{world.current_day}: {len(events)} events "
+                   + ", ".join(sorted({e.kind for e in events})))
+
+
+@demo_app.command("score")
+def demo_score() -> None:
+    """Score the signals raised so far against the demo world's ground truth (precision/recall)."""
+    from perception.scoring import format_scores, score_signals
+    from revloop.wiring import ensure_demo_world, open_signal_store
+
+    settings = _settings()
+    world = ensure_demo_world(settings)
+    signals = open_signal_store(settings).list()
+    typer.echo(format_scores(score_signals(signals, world.ground_truth())))
+
+
+@loop_app.command("run")
+def loop_run(days: Annotated[int, typer.Option(min=1, help="Demo days to advance first.")] = 1) -> None:
+    """Advance the demo world and run the whole loop in this process (no UI needed)."""
+    from pipelines.runner import run_loop_in_process
+
+    settings = _settings()
+    started = time.perf_counter()
+    summary = run_loop_in_process(settings, days=days)
+    typer.echo(json.dumps(summary, indent=2, default=str))
+    typer.echo(f"loop finished in {time.perf_counter() - started:.1f} s")
+
+
+@loop_app.command("launch")
+def loop_launch(
+    days: Annotated[int, typer.Option(min=1, help="Demo days to advance.")] = 1,
+    wait: Annotated[bool, typer.Option(help="Wait for the run to finish.")] = True,
+) -> None:
+    """Launch the loop as a run of the Dagster instance behind the UI (make run does this once)."""
+    from pipelines.runner import launch_loop_run
+
+    settings = _settings()
+    status = launch_loop_run(settings, days=days, wait=wait)
+    typer.echo(status)
+    if status not in {"SUCCESS", "QUEUED", "STARTED", "STARTING", "NOT_STARTED"}:
+        raise typer.Exit(1)
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    tenant: Annotated[str | None, typer.Option(help="Verify one tenant only.")] = None,
+) -> None:
+    """Recompute every entry's digest and hash link. Exits 1 naming the first bad entry."""
+    from ledger.verify import LedgerVerificationError
+    from revloop.wiring import open_ledger
+
+    ledger = open_ledger(_settings())
+    try:
+        report = ledger.verify(tenant)
+    except LedgerVerificationError as exc:
+        typer.echo(f"LEDGER INVALID: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for name, count in report.entries_by_tenant.items():
+        typer.echo(f"{name}: {count} entries verified")
+    typer.echo(f"ledger OK: {report.total} entries")
+
+
+@ledger_app.command("show")
+def ledger_show(
+    tenant: Annotated[str, typer.Argument(help="Tenant id.")],
+    last: Annotated[int, typer.Option(help="How many of the newest entries.")] = 20,
+) -> None:
+    """Print a tenant's newest ledger entries."""
+    from revloop.wiring import open_ledger
+
+    for entry in open_ledger(_settings()).entries(tenant)[-last:]:
+        typer.echo(f"{entry.seq:>6} {entry.recorded_at} {entry.kind:<18} {entry.actor:<24} "
+                   f"{entry.entry_hash[:16]}")
+
+
+@app.command()
+def analyze(
+    query: Annotated[str | None, typer.Argument(help="Saved query name; omit to list them.")] = None,
+) -> None:
+    """Run a saved outcome-analysis query with DuckDB over the local Iceberg tables."""
+    from ledger.analysis import format_table, list_queries, run_query
+    from revloop.wiring import open_warehouse
+
+    if query is None:
+        for saved in list_queries():
+            typer.echo(f"{saved.name:<32} {saved.description}")
+        return
+    names = {saved.name for saved in list_queries()}
+    if query not in names:
+        typer.echo(f"unknown query {query!r}; saved queries: {', '.join(sorted(names))}", err=True)
+        raise typer.Exit(2)
+    typer.echo(format_table(run_query(open_warehouse(_settings()), query)))
+
+
+@app.command()
+def serve() -> None:
+    """Start the revloop web app (review UI, JSON API, webhook receiver)."""
+    import uvicorn
+
+    settings = _settings()
+    uvicorn.run("revloop.app:create_app_from_env", factory=True, host=settings.web_host,
+                port=settings.web_port, log_level="info")
+
+
+@webhook_app.command("send")
+def webhook_send(
+    file: Annotated[Path, typer.Argument(help="JSON event body to send.", exists=True)],
+    tenant: Annotated[str, typer.Option(help="Tenant the event belongs to.")],
+    source: Annotated[str, typer.Option(help="Webhook source.")] = "demo",
+    url: Annotated[str | None, typer.Option(help="Base URL of the web app.")] = None,
+) -> None:
+    """Sign FILE with the tenant's local secret (Standard Webhooks) and POST it."""
+    import uuid
+
+    import httpx
+
+    from connectors.webhooks.verify import sign
+    from revloop.wiring import ensure_webhook_secrets
+
+    settings = _settings()
+    secrets = ensure_webhook_secrets(settings).secrets_for(tenant, source)
+    if not secrets:
+        typer.echo(f"no webhook secret for tenant {tenant!r} and source {source!r}", err=True)
+        raise typer.Exit(2)
+    body = file.read_bytes()
+    delivery_id, timestamp = f"msg_{uuid.uuid4().hex}", int(time.time())
+    headers = {"content-type": "application/json", "webhook-id": delivery_id,
+               "webhook-timestamp": str(timestamp),
+               "webhook-signature": sign(secrets[-1], delivery_id, timestamp, body)}
+    base = url or f"http://{settings.web_host}:{settings.web_port}"
+    response = httpx.post(f"{base}/webhooks/{source}", params={"tenant": tenant}, content=body,
+                          headers=headers, timeout=10)
+    typer.echo(f"{response.status_code} {response.text}")
+    if response.status_code >= 300:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()
