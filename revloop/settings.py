@@ -83,6 +83,8 @@ class DataPaths:
         self.graph_db = root / "graph.sqlite"
         self.vectors = root / "vectors"
         self.iceberg = root / "iceberg"
+        self.iceberg_catalog = self.iceberg / "catalog.sqlite"
+        self.iceberg_warehouse = self.iceberg / "warehouse"
         self.artifacts = root / "artifacts"
         self.secrets = root / "secrets"
         self.dagster_home = root / "dagster_home"

@@ -63,5 +63,4 @@ def open_operational_store(settings: Settings) -> OperationalStore:
 def open_warehouse(settings: Settings) -> IcebergWarehouse:
     from ledger.iceberg import IcebergWarehouse
 
-    return IcebergWarehouse(settings.paths.iceberg / "catalog.sqlite",
-                            settings.paths.iceberg / "warehouse")
+    return IcebergWarehouse(settings.paths.iceberg_catalog, settings.paths.iceberg_warehouse)

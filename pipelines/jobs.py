@@ -1,0 +1,35 @@
+"""Jobs: the scheduled loop, webhook-triggered ingestion, and execution of decided actions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+LOOP_JOB = "revloop_loop"
+WEBHOOK_JOB = "webhook_ingest"
+EXECUTE_JOB = "execute_actions"
+
+_REPORTING = ["ledger_heads", "iceberg_tables", "outcome_report"]
+
+revloop_loop = dg.define_asset_job(
+    LOOP_JOB,
+    selection=dg.AssetSelection.assets(
+        "demo_world_day", "raw_snapshots", "normalized_snapshots", "signals", "situation_graph",
+        "semantic_memory", "proposals", "policy_decisions", "review_queue", *_REPORTING),
+    description="Advance the demo world, pull and normalize snapshots, raise signals, update the "
+                "world model, propose, classify by policy and queue for review.",
+)
+
+webhook_ingest = dg.define_asset_job(
+    WEBHOOK_JOB,
+    selection=dg.AssetSelection.assets(
+        "signals", "situation_graph", "semantic_memory", "proposals", "policy_decisions",
+        "review_queue", "ledger_heads"),
+    config={"ops": {"signals": {"config": {"from_snapshots": False, "from_webhooks": True}}}},
+    description="Turn new webhook inbox events into signals and carry them to the review queue.",
+)
+
+execute_actions = dg.define_asset_job(
+    EXECUTE_JOB,
+    selection=dg.AssetSelection.assets("action_executions", *_REPORTING),
+    description="Execute automatic and approved proposals exactly once, then export and report.",
+)
