@@ -1,0 +1,257 @@
+"""Export to Iceberg tables through pyiceberg: a SQL catalog on SQLite + a local warehouse embedded,
+any pyiceberg catalog (Glue, REST) in AWS through ``IcebergWarehouse.from_catalog``.
+
+Delivery to the export is at-least-once; ``append_new`` makes its effect exactly-once by appending
+only rows whose key is not in the table yet, in one commit. pyiceberg's own commit retry would rebase
+a failed append onto a newer snapshot without re-checking keys (two exporters racing would both
+land), so tables are created with retries off and ``append_new`` retries itself, re-reading the keys
+each time.
+
+Data files are written here (one Parquet file per tenant × day, through the table's FileIO, so
+``file://`` and ``s3://`` alike) and committed with ``add_files``: pyiceberg's own ``append`` needs
+the optional ``pyiceberg-core`` package to compute ``day()`` partitions, which this install lacks."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo, In
+from pyiceberg.table import Table
+from pyiceberg.transforms import IdentityTransform
+
+from ledger.tables import TABLES, TableDef, table_def, to_arrow, validate_rows
+
+_COMMIT_ATTEMPTS = 8
+_TABLE_PROPERTIES = {
+    "commit.retry.num-retries": "0",
+    # add_files infers a file's partition from its min/max: a truncated tenant bound would not match
+    "write.metadata.metrics.column.tenant": "full",
+}
+
+
+class WarehouseCommitError(RuntimeError):
+    """A commit kept losing to concurrent writers; nothing of this call was committed."""
+
+
+class IcebergWarehouse:
+    """The loop's analysis tables in one Iceberg namespace; tables are created on first write."""
+
+    def __init__(self, catalog_db: Path, warehouse_dir: Path, namespace: str = "revloop") -> None:
+        catalog_db.parent.mkdir(parents=True, exist_ok=True)
+        warehouse_dir.mkdir(parents=True, exist_ok=True)
+        catalog = SqlCatalog(
+            namespace,
+            # timeout: concurrent exporters wait for SQLite's write lock instead of failing at once
+            uri=f"sqlite:///{catalog_db.resolve()}?timeout=30",
+            warehouse=warehouse_dir.resolve().as_uri(),
+        )
+        self._init(catalog, namespace)
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog, namespace: str = "revloop") -> IcebergWarehouse:
+        """Use an already configured pyiceberg catalog (e.g. ``load_catalog("glue", ...)``)."""
+        warehouse = cls.__new__(cls)
+        warehouse._init(catalog, namespace)
+        return warehouse
+
+    def _init(self, catalog: Catalog, namespace: str) -> None:
+        self.catalog = catalog
+        self.namespace = namespace
+        self._namespace_ready = False
+
+    @staticmethod
+    def table_names() -> tuple[str, ...]:
+        return tuple(TABLES)
+
+    def _identifier(self, name: str) -> str:
+        return f"{self.namespace}.{name}"
+
+    def load(self, table: str) -> Table | None:
+        """The Iceberg table, or None when nothing was ever written to it."""
+        table_def(table)
+        try:
+            return self.catalog.load_table(self._identifier(table))
+        except NoSuchTableError:
+            return None
+
+    def _ensure(self, definition: TableDef) -> Table:
+        if not self._namespace_ready:
+            self.catalog.create_namespace_if_not_exists(self.namespace)
+            self._namespace_ready = True
+        identifier = self._identifier(definition.name)
+        try:  # load first: create_table writes a metadata file even when the table already exists
+            return self.catalog.load_table(identifier)
+        except NoSuchTableError:
+            return self.catalog.create_table_if_not_exists(
+                identifier, schema=definition.schema, partition_spec=definition.partition_spec,
+                properties=_TABLE_PROPERTIES)
+
+    def append_new(self, table: str, rows: Sequence[Mapping[str, Any]],
+                   key: tuple[str, ...] | None = None) -> int:
+        """Append the rows whose ``key`` (default: the table's key) is not in the table yet, in one
+        commit; returns how many were appended. Repeats within ``rows`` count once (the first wins).
+        Re-exporting rows already present adds nothing, even when their other columns differ."""
+        definition = table_def(table)
+        key = tuple(key) if key else definition.key
+        missing = [k for k in key if k not in definition.columns]
+        if not key or missing:
+            raise ValueError(f"table {table!r}: key columns {missing or list(key)} are not columns of "
+                             f"the table; its columns are {list(definition.columns)}")
+        candidates = _first_per_key(validate_rows(definition, rows), key)
+        if not candidates:
+            return 0
+        batch = pa.Table.from_pylist(candidates, schema=definition.arrow_schema())
+        for _ in range(_COMMIT_ATTEMPTS):
+            iceberg_table = self._ensure(definition)
+            existing = _existing_keys(iceberg_table, key, batch)
+            fresh = batch if existing.num_rows == 0 else _anti_join(batch, existing, key)
+            if fresh.num_rows == 0:
+                return 0
+            try:
+                _commit(iceberg_table, fresh, delete=None)
+            except CommitFailedException:
+                continue  # another writer committed first: its rows may now cover ours
+            return fresh.num_rows
+        raise WarehouseCommitError(f"table {table!r}: gave up appending after {_COMMIT_ATTEMPTS} "
+                                   "attempts lost to concurrent commits; retry the export")
+
+    def replace(self, table: str, rows: Sequence[Mapping[str, Any]], tenant: str | None = None) -> int:
+        """Overwrite the whole table (or only ``tenant``'s rows) with ``rows`` in one commit; for
+        mutable state such as proposal status. Returns how many rows were written."""
+        definition = table_def(table)
+        batch = to_arrow(definition, rows)
+        _refuse_duplicate_keys(definition, batch)
+        where: BooleanExpression = AlwaysTrue()
+        if tenant is not None:
+            others = sorted(set(batch.column("tenant").to_pylist()) - {tenant})
+            if others:
+                raise ValueError(f"table {table!r}: replace(tenant={tenant!r}) got rows of other "
+                                 f"tenants {others}; pass each tenant's rows separately")
+            where = EqualTo("tenant", tenant)
+        for _ in range(_COMMIT_ATTEMPTS):
+            iceberg_table = self._ensure(definition)
+            try:
+                _commit(iceberg_table, batch, delete=where)
+            except CommitFailedException:
+                continue  # a replace does not depend on what was there: just try again
+            return batch.num_rows
+        raise WarehouseCommitError(f"table {table!r}: gave up replacing after {_COMMIT_ATTEMPTS} "
+                                   "attempts lost to concurrent commits; retry the export")
+
+    def scan(self, table: str) -> pa.Table:
+        """Every row of the table's current snapshot; an empty table if it was never written."""
+        iceberg_table = self.load(table)
+        if iceberg_table is None:
+            return table_def(table).arrow_schema().empty_table()
+        return iceberg_table.scan().to_arrow()
+
+    def row_count(self, table: str) -> int:
+        iceberg_table = self.load(table)
+        if iceberg_table is None:
+            return 0
+        snapshot = iceberg_table.current_snapshot()
+        if snapshot is None:
+            return 0
+        total = snapshot.summary["total-records"] if snapshot.summary is not None else None
+        return int(total) if total is not None else iceberg_table.scan().count()
+
+    def snapshot_count(self, table: str) -> int:
+        iceberg_table = self.load(table)
+        return 0 if iceberg_table is None else len(iceberg_table.metadata.snapshots)
+
+
+def _first_per_key(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for row in rows:
+        k = tuple(row[c] for c in key)
+        if k not in seen:
+            seen.add(k)
+            out.append(row)
+    return out
+
+
+def _existing_keys(iceberg_table: Table, key: tuple[str, ...], batch: pa.Table) -> pa.Table:
+    row_filter: BooleanExpression = AlwaysTrue()
+    if "tenant" in key:  # prunes to the tenants' partitions
+        row_filter = In("tenant", set(batch.column("tenant").to_pylist()))
+    return iceberg_table.scan(row_filter=row_filter, selected_fields=key).to_arrow()
+
+
+def _anti_join(batch: pa.Table, existing: pa.Table, key: tuple[str, ...]) -> pa.Table:
+    existing = existing.select(list(key)).cast(batch.select(list(key)).schema)
+    fresh = batch.join(existing, keys=list(key), join_type="left anti")
+    return fresh.select(batch.column_names).cast(batch.schema)
+
+
+def _refuse_duplicate_keys(definition: TableDef, batch: pa.Table) -> None:
+    counts = batch.group_by(list(definition.key)).aggregate([([], "count_all")])
+    dupes = counts.filter(pc.greater(counts.column("count_all"), 1))
+    if dupes.num_rows:
+        example = {k: dupes.column(k)[0].as_py() for k in definition.key}
+        raise ValueError(f"table {definition.name!r}: {dupes.num_rows} key(s) appear more than once in "
+                         f"the rows to replace, e.g. {example}; send one row per key")
+
+
+def _commit(iceberg_table: Table, batch: pa.Table, delete: BooleanExpression | None) -> None:
+    """One commit: drop the files ``delete`` matches (whole partitions only), add ``batch``'s files."""
+    paths = _write_data_files(iceberg_table, batch)
+    tx = iceberg_table.transaction()
+    try:
+        if delete is not None:
+            tx.delete(delete)
+        if paths:
+            tx.add_files(paths, check_duplicate_files=False)  # fresh uuid names: cannot collide
+    except BaseException:
+        _delete_files(iceberg_table, paths)
+        raise
+    try:
+        tx.commit_transaction()
+    except (CommitFailedException, ValidationException):
+        # Only these guarantee the commit did not land; after any other error the files may be live.
+        _delete_files(iceberg_table, paths)
+        raise
+
+
+def _delete_files(iceberg_table: Table, paths: list[str]) -> None:
+    for path in paths:
+        iceberg_table.io.delete(path)
+
+
+def _write_data_files(iceberg_table: Table, batch: pa.Table) -> list[str]:
+    if batch.num_rows == 0:
+        return []
+    spec = iceberg_table.spec()
+    schema = iceberg_table.schema()
+    arrow_schema = schema.as_arrow()
+    columns = [schema.find_field(f.source_id).name for f in spec.fields]
+    # Iceberg's day() is the UTC date; a timestamptz column cast to date32 is exactly that.
+    values = [batch.column(c) if isinstance(f.transform, IdentityTransform)
+              else pc.cast(batch.column(c), pa.date32()) for c, f in zip(columns, spec.fields, strict=True)]
+    order = pc.sort_indices(pa.table(dict(zip(columns, values, strict=True))),
+                            sort_keys=[(c, "ascending") for c in columns])
+    batch = batch.take(order)
+    keys = list(zip(*(v.take(order).to_pylist() for v in values), strict=True))
+    paths = []
+    start = 0
+    for end in range(1, len(keys) + 1):
+        if end < len(keys) and keys[end] == keys[start]:
+            continue
+        partition = "/".join(f"{f.name}={quote(str(v), safe='')}" for f, v in zip(spec.fields, keys[start],
+                                                                                strict=True))
+        path = f"{iceberg_table.location()}/data/{partition}/{uuid.uuid4()}.parquet"
+        with iceberg_table.io.new_output(path).create() as stream:
+            pq.write_table(batch.slice(start, end - start).cast(arrow_schema), stream)
+        paths.append(path)
+        start = end
+    return paths
