@@ -1,0 +1,157 @@
+"""The deterministic playbook agent: signals of one account in, proposals (or reasoned abstentions) out."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from decisioning import evidence
+from decisioning.actions import ArgumentValidationError, validate_arguments
+from decisioning.contracts import Abstention, Proposal
+from decisioning.default_plays import default_playbooks
+from decisioning.plays import Play, PlayStep, Situation
+from perception.contracts import Signal, SignalKind
+from world_model.contracts import AccountContext, MemoryHit
+
+# Rising together they contradict each other: better to ask a human than to guess.
+CONFLICTING_KINDS: tuple[frozenset[SignalKind], ...] = (
+    frozenset({SignalKind.expansion_intent, SignalKind.usage_drop}),
+)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    proposal: Proposal
+    rank: tuple[int, int]  # (-severity, play order): lower goes first
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PlaybookAgent:
+    """Maps each signal kind to a play. Same signals, same context -> same proposals with the same ids."""
+
+    name = "playbook"
+    version = "1.0.0"
+
+    def __init__(
+        self,
+        playbooks: dict[SignalKind, Play] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        *,
+        max_proposals_per_account: int = 5,
+        max_memory_citations: int = 3,
+    ) -> None:
+        if max_proposals_per_account < 1:
+            raise ValueError("max_proposals_per_account must be at least 1")
+        self.playbooks = default_playbooks() if playbooks is None else dict(playbooks)
+        self.clock = clock or _utc_now
+        self.max_proposals_per_account = max_proposals_per_account
+        self.max_memory_citations = max_memory_citations
+
+    def decide(
+        self,
+        signals: list[Signal],
+        context: AccountContext,
+        memory_hits: list[MemoryHit],
+        *,
+        trace_id: str | None = None,
+    ) -> list[Proposal | Abstention]:
+        """Proposals (highest severity first, at most ``max_proposals_per_account``), then abstentions."""
+        if not signals:
+            return []
+        for signal in signals:
+            if (signal.tenant, signal.account_id) != (context.tenant, context.account_id):
+                raise ValueError(
+                    f"signal {signal.signal_id} belongs to {signal.tenant}/{signal.account_id}, not to "
+                    f"{context.tenant}/{context.account_id}: call decide() once per account"
+                )
+        unique = sorted({s.signal_id: s for s in signals}.values(), key=lambda s: s.signal_id)
+        abstentions: list[Abstention] = []
+
+        def abstain(about: list[Signal], reason: str) -> None:
+            abstentions.append(Abstention(tenant=context.tenant, account_id=context.account_id,
+                                          signal_ids=[s.signal_id for s in about], reason=reason))
+
+        if context.name is None:
+            abstain(unique, f"account {context.account_id} is unknown to the situation graph; "
+                            "sync the graph before deciding")
+            return list(abstentions)
+        kinds = {s.kind for s in unique}
+        for conflict in CONFLICTING_KINDS:
+            if conflict <= kinds:
+                involved = [s for s in unique if s.kind in conflict]
+                abstain(involved, "conflicting evidence: " + " and ".join(sorted(conflict))
+                        + " arrived together; a human should judge the account")
+                unique = [s for s in unique if s.kind not in conflict]
+
+        hits = evidence.top_memory_hits(memory_hits, self.max_memory_citations)
+        run_trace = trace_id or uuid.uuid4().hex
+        candidates: list[_Candidate] = []
+        for order, kind in enumerate(SignalKind):
+            of_kind = [s for s in unique if s.kind == kind]
+            if not of_kind:
+                continue
+            play = self.playbooks.get(kind)
+            if play is None:
+                abstain(of_kind, f"no play is configured for {kind.value}")
+                continue
+            for group in self._groups(play, of_kind):
+                situation = Situation(kind, tuple(group), context, tuple(hits))
+                for step in play.steps:
+                    reason = next((r for check in step.preconditions if (r := check(situation))), None)
+                    if reason:
+                        abstain(group, f"{step.action_type.value} not proposed: {reason}")
+                        continue
+                    try:
+                        proposal = self._proposal(step, situation, hits, run_trace)
+                    except ArgumentValidationError as exc:
+                        abstain(group, f"the play built arguments that fail their schema: {exc}")
+                        continue
+                    severity = max(evidence.SEVERITY_RANK[s.severity] for s in group)
+                    candidates.append(_Candidate(proposal, (-severity, order)))
+
+        candidates.sort(key=lambda c: c.rank)  # stable: play order breaks ties
+        kept = [c.proposal for c in candidates[: self.max_proposals_per_account]]
+        for dropped in candidates[self.max_proposals_per_account:]:
+            abstentions.append(Abstention(
+                tenant=context.tenant, account_id=context.account_id,
+                signal_ids=[c.ref for c in dropped.proposal.evidence if c.kind == "signal"],
+                reason=f"stop condition: at most {self.max_proposals_per_account} proposals per account "
+                       f"per run; {dropped.proposal.action_type.value} left for a later run",
+            ))
+        return [*kept, *abstentions]
+
+    @staticmethod
+    def _groups(play: Play, signals: list[Signal]) -> list[list[Signal]]:
+        if not play.per_entity:
+            return [signals]
+        by_entity: dict[str, list[Signal]] = {}
+        for signal in signals:
+            by_entity.setdefault(signal.entity_id, []).append(signal)
+        return [by_entity[key] for key in sorted(by_entity)]
+
+    def _proposal(self, step: PlayStep, situation: Situation, hits: list[MemoryHit],
+                  trace_id: str) -> Proposal:
+        ctx = situation.context
+        signal_ids = [s.signal_id for s in situation.signals]
+        return Proposal(
+            proposal_id=evidence.proposal_id(ctx.tenant, step.action_type, signal_ids),
+            tenant=ctx.tenant,
+            account_id=ctx.account_id,
+            action_type=step.action_type,
+            arguments=validate_arguments(step.action_type, step.build_arguments(situation)),
+            rationale=evidence.rationale(step, situation, len(hits)),
+            evidence=evidence.citations(situation, hits),
+            confidence=evidence.confidence(step, situation),
+            risk_tier=step.risk_tier,
+            expected_effect=step.expected_effect,
+            cost_estimate_usd=0.0,
+            agent=self.name,
+            agent_version=self.version,
+            trace_id=trace_id,
+            created_at=self.clock(),
+        )
