@@ -26,6 +26,8 @@ class ReviewDecision(BaseModel):
     rationale: str = Field(min_length=1)
     arguments_digest: str  # the proposal arguments the reviewer saw
     decided_at: datetime
+    # The CRM record version the reviewer saw (crm.update_field); the write is refused if it moved.
+    record_version: int | None = None
 
 
 class ActionStatus(StrEnum):
@@ -46,3 +48,5 @@ class ActionResult(BaseModel):
     after: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     executed_at: datetime
+    proposal_version: int | None = None
+    authorized_by: str | None = None  # "review:<decision_id>" or "policy:<policy_version>"

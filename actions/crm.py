@@ -1,0 +1,33 @@
+"""The CRM write port the executors depend on (the demo CRM, HubSpot and Salesforce adapters fit it)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class CrmWriteOutcome(Protocol):
+    """What a CRM write returns: the record it touched, whether it was new, and its before/after."""
+
+    @property
+    def external_id(self) -> str: ...
+
+    @property
+    def created(self) -> bool: ...
+
+    @property
+    def before(self) -> dict[str, Any] | None: ...
+
+    @property
+    def after(self) -> dict[str, Any] | None: ...
+
+
+class CrmWriter(Protocol):
+    """Writes take an idempotency key: the same key twice must change the CRM at most once."""
+
+    def get_record(self, tenant: str, object: str, record_id: str) -> dict[str, Any] | None: ...
+
+    def create_task(self, tenant: str, account_id: str, subject: str, body: str, due_date: str | None,
+                    owner: str | None, idempotency_key: str) -> CrmWriteOutcome: ...
+
+    def update_field(self, tenant: str, object: str, record_id: str, field: str, value: Any,
+                     idempotency_key: str, expected_version: int | None = None) -> CrmWriteOutcome: ...

@@ -1,0 +1,161 @@
+"""Executors: run automatic and approved proposals exactly once, through idempotency keys.
+
+Order per action: claim the key (own transaction) -> ledger ``action.attempted`` -> act, passing the
+key to the target -> store the result -> ledger ``action.completed`` / ``action.failed``. A crash after
+the claim leaves it to expire; the retry reuses the key, so the CRM and the outbox deduplicate."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from actions.briefs import write_brief
+from actions.contracts import ActionResult, ActionStatus
+from actions.crm import CrmWriter
+from actions.errors import ActionInFlightError, ProposalNotFoundError
+from actions.records import Claim
+from actions.store import OperationalStore
+from decisioning.contracts import ActionType, Proposal
+from ledger.store import Ledger
+
+EXECUTOR_ACTOR = "revloop.executor"
+Effect = tuple[dict[str, str], dict[str, Any], dict[str, Any]]  # external ids, before, after
+
+
+class ActionExecutor:
+    def __init__(self, store: OperationalStore, ledger: Ledger, crm: CrmWriter, artifacts_dir: Path,
+                 clock: Callable[[], datetime], *, claim_lease: timedelta = timedelta(minutes=5),
+                 poll_seconds: float = 0.05) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.crm = crm
+        self.artifacts_dir = artifacts_dir
+        self.clock = clock
+        self.claim_lease = claim_lease
+        self.poll_seconds = poll_seconds
+        self.executor_id = "exec-" + uuid.uuid4().hex[:12]
+
+    def execute_ready(self, tenant: str | None = None) -> list[ActionResult]:
+        """Run every ready proposal once; those another executor is running right now are skipped."""
+        self.publish_pending()
+        results = []
+        for stored in self.store.ready_to_execute(tenant):
+            result = self._run(stored.proposal.proposal_id, stored.proposal.version, wait_seconds=None)
+            if result is not None:
+                results.append(result)
+        return results
+
+    def execute(self, tenant: str, proposal_id: str, wait_seconds: float = 30.0) -> ActionResult:
+        """Run one proposal (or return its stored result); waits for another executor's claim."""
+        stored = self.store.get(proposal_id)
+        if stored is None or stored.tenant != tenant:
+            raise ProposalNotFoundError(f"no proposal {proposal_id} in tenant {tenant}")
+        result = self._run(proposal_id, stored.proposal.version, wait_seconds=wait_seconds)
+        if result is None:
+            raise ActionInFlightError(f"proposal {proposal_id} is being executed elsewhere")
+        return result
+
+    def publish_pending(self) -> int:
+        """Append ledger entries for results stored by an executor that died before appending them."""
+        cutoff = self.clock() - self.claim_lease
+        pending = [r for r in self.store.unpublished_results() if r.executed_at < cutoff]
+        for result in pending:
+            self._publish(result)
+        return len(pending)
+
+    def _run(self, proposal_id: str, version: int, wait_seconds: float | None) -> ActionResult | None:
+        claimant = f"{self.executor_id}/{threading.get_ident()}"
+        deadline = time.monotonic() + (wait_seconds or 0.0)
+        while True:
+            claim = self.store.claim_action(proposal_id, version, claimant, self.clock(), self.claim_lease)
+            if claim.state == "done":
+                return claim.result
+            if claim.state == "claimed":
+                return self._act(claim)
+            if wait_seconds is None:
+                return None
+            if time.monotonic() >= deadline:
+                raise ActionInFlightError(f"{claim.key} is being executed by another executor; "
+                                          "its result is not stored yet, ask again later")
+            time.sleep(self.poll_seconds)
+
+    def _act(self, claim: Claim) -> ActionResult:
+        proposal = claim.proposal
+        self.ledger.append(proposal.tenant, "action.attempted", EXECUTOR_ACTOR, {
+            "idempotency_key": claim.key, "proposal_id": proposal.proposal_id,
+            "proposal_version": proposal.version, "action_type": proposal.action_type.value,
+            "attempt": claim.attempt, "authorized_by": claim.authorized_by,
+        })
+        fields: dict[str, Any] = {
+            "idempotency_key": claim.key, "proposal_id": proposal.proposal_id, "tenant": proposal.tenant,
+            "action_type": proposal.action_type.value, "proposal_version": proposal.version,
+            "authorized_by": claim.authorized_by,
+        }
+        try:
+            external_ids, before, after = self._dispatch(claim)
+            result = ActionResult(status=ActionStatus.succeeded, external_ids=external_ids,
+                                  before=before, after=after, executed_at=self.clock(), **fields)
+        except Exception as exc:  # recorded as a failed result and ledgered, never retried blindly
+            result = ActionResult(status=ActionStatus.failed, error=f"{type(exc).__name__}: {exc}",
+                                  executed_at=self.clock(), **fields)
+        stored = self.store.complete_action(result)
+        if stored == result:
+            self._publish(stored)
+        return stored
+
+    def _publish(self, result: ActionResult) -> None:
+        kind = "action.completed" if result.status is ActionStatus.succeeded else "action.failed"
+        self.ledger.append(result.tenant, kind, EXECUTOR_ACTOR, result.model_dump(mode="json"))
+        self.store.mark_published(result.idempotency_key)
+
+    def _dispatch(self, claim: Claim) -> Effect:
+        proposal, key = claim.proposal, claim.key
+        args = proposal.arguments
+        if proposal.action_type is ActionType.crm_create_task:
+            out = self.crm.create_task(
+                proposal.tenant, account_id=str(args.get("account_id") or proposal.account_id),
+                subject=str(_required(args, "subject")),
+                body=str(args.get("body") or args.get("description") or ""),
+                due_date=args.get("due_date"), owner=args.get("owner"), idempotency_key=key)
+            return {"task_id": out.external_id}, dict(out.before or {}), dict(out.after or {})
+        if proposal.action_type is ActionType.crm_update_field:
+            out = self.crm.update_field(
+                proposal.tenant, object=str(_required(args, "object")),
+                record_id=str(_required(args, "record_id")), field=str(_required(args, "field")),
+                value=args.get("value"), idempotency_key=key, expected_version=claim.record_version)
+            return {"record_id": out.external_id}, dict(out.before or {}), dict(out.after or {})
+        if proposal.action_type is ActionType.notify_owner:
+            return self._notify(proposal, key)
+        if proposal.action_type is ActionType.draft_meeting_brief:
+            path = write_brief(self.artifacts_dir, proposal)
+            relative = str(path.relative_to(self.artifacts_dir))
+            return {"artifact": relative}, {}, {"path": relative, "bytes": path.stat().st_size}
+        raise ValueError(f"no executor for action type {proposal.action_type}")
+
+    def _notify(self, proposal: Proposal, key: str) -> Effect:
+        args = proposal.arguments
+        recipient = args.get("recipient") or args.get("owner")
+        if not recipient:
+            account = self.crm.get_record(proposal.tenant, "accounts", proposal.account_id) or {}
+            recipient = account.get("owner")
+        if not recipient:
+            raise ValueError(f"notify.owner for account {proposal.account_id}: no recipient in the "
+                             "arguments and the account has no owner in the CRM")
+        message = self.store.add_outbox(
+            proposal.tenant, key, proposal.proposal_id, channel="outbox", recipient=str(recipient),
+            subject=str(args.get("subject") or f"revloop: account {proposal.account_id}"),
+            body=str(_required(args, "message", "body", "text")), now=self.clock())
+        return ({"outbox_message_id": str(message.message_id)}, {},
+                {"recipient": message.recipient, "subject": message.subject})
+
+
+def _required(args: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if args.get(name) not in (None, ""):
+            return args[name]
+    raise ValueError(f"argument {' or '.join(repr(n) for n in names)} is required; got {sorted(args)}")

@@ -1,0 +1,180 @@
+"""Action claims and results (the idempotency store), the notification outbox and plain table reads.
+
+A mixin of OperationalStore: it shares the store's engine and tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import Engine, insert, select, update
+
+from actions.contracts import ActionResult, ActionStatus, ReviewDecision, ReviewVerdict
+from actions.errors import NotExecutableError
+from actions.status import EXECUTABLE, OutboxMessage, ProposalStatus, idempotency_key
+from actions.tables import (
+    TABLES,
+    action_results,
+    outbox,
+    parse_ts,
+    policy_decisions,
+    proposals,
+    review_decisions,
+    ts,
+)
+from decisioning.contracts import PolicyDecision, Proposal
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What claiming an idempotency key found: act now, someone else is acting, or it is done."""
+
+    state: Literal["claimed", "busy", "done"]
+    key: str
+    proposal: Proposal
+    result: ActionResult | None = None
+    authorized_by: str | None = None
+    record_version: int | None = None  # the CRM record version the approving reviewer saw
+    attempt: int = 0
+
+
+class ActionRecords:
+    engine: Engine
+
+    def claim_action(self, proposal_id: str, version: int, claimant: str, now: datetime,
+                     lease: timedelta) -> Claim:
+        """Claim the proposal's idempotency key in one transaction, before any side effect.
+
+        A claim whose lease ran out (its executor crashed) is taken over: the retry reuses the key,
+        so the CRM deduplicates whatever the crashed attempt may already have written."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(proposals).where(
+                proposals.c.proposal_id == proposal_id, proposals.c.version == version)).first()
+            if row is None:
+                raise NotExecutableError(f"no proposal {proposal_id} v{version}")
+            proposal = Proposal.model_validate_json(row.body)
+            key = idempotency_key(proposal)
+            held = conn.execute(select(action_results).where(
+                action_results.c.idempotency_key == key)).first()
+            if held is not None and held.state != "claimed":
+                return Claim("done", key, proposal, result=ActionResult.model_validate_json(held.body))
+            if row.status not in EXECUTABLE:
+                raise NotExecutableError(
+                    f"proposal {proposal_id} v{version} is {row.status}: only automatic or approved "
+                    "proposals are executed")
+            authorized_by, record_version = self._authority(conn, row)
+            if held is not None and held.claimed_until > ts(now):
+                return Claim("busy", key, proposal)
+            until = ts(now + lease)
+            if held is not None:
+                attempt = held.attempts + 1
+                conn.execute(update(action_results).where(action_results.c.idempotency_key == key)
+                             .values(claimed_by=claimant, claimed_until=until, attempts=attempt))
+            else:
+                attempt = 1
+                conn.execute(insert(action_results).values(
+                    idempotency_key=key, proposal_id=proposal_id, proposal_version=version,
+                    tenant=row.tenant, action_type=row.action_type, state="claimed",
+                    claimed_by=claimant, claimed_until=until, attempts=1, published=0))
+        return Claim("claimed", key, proposal, authorized_by=authorized_by,
+                     record_version=record_version, attempt=attempt)
+
+    @staticmethod
+    def _authority(conn: Any, row: Any) -> tuple[str, int | None]:
+        """Who allowed this execution; refuses an approval that is not bound to these arguments."""
+        if row.status == ProposalStatus.approved:
+            body = conn.execute(select(review_decisions.c.body).where(
+                review_decisions.c.proposal_id == row.proposal_id,
+                review_decisions.c.proposal_version == row.version)).scalar()
+            review = ReviewDecision.model_validate_json(body) if body else None
+            if (review is None or review.verdict is not ReviewVerdict.approve
+                    or review.arguments_digest != row.arguments_digest):
+                raise NotExecutableError(f"proposal {row.proposal_id} has no approval bound to its "
+                                         "current arguments")
+            return f"review:{review.decision_id}", review.record_version
+        body = conn.execute(select(policy_decisions.c.body).where(
+            policy_decisions.c.proposal_id == row.proposal_id,
+            policy_decisions.c.proposal_version == row.version)).scalar()
+        if body is None:
+            raise NotExecutableError(f"proposal {row.proposal_id} has no policy decision")
+        return f"policy:{PolicyDecision.model_validate_json(body).policy_version}", None
+
+    def complete_action(self, result: ActionResult) -> ActionResult:
+        """Store the result of a claimed action; if another attempt finished first, return that one."""
+        with self.engine.begin() as conn:
+            held = conn.execute(select(action_results).where(
+                action_results.c.idempotency_key == result.idempotency_key)).first()
+            if held is None:
+                raise NotExecutableError(f"no claim on {result.idempotency_key}: claim before acting")
+            if held.state != "claimed":
+                return ActionResult.model_validate_json(held.body)
+            conn.execute(update(action_results).where(
+                action_results.c.idempotency_key == result.idempotency_key).values(
+                state=result.status.value, body=result.model_dump_json(),
+                completed_at=ts(result.executed_at)))
+            status = (ProposalStatus.executed if result.status is ActionStatus.succeeded
+                      else ProposalStatus.failed)
+            conn.execute(update(proposals).where(
+                proposals.c.proposal_id == held.proposal_id,
+                proposals.c.version == held.proposal_version).values(
+                status=status.value, updated_at=ts(result.executed_at)))
+        return result
+
+    def action_result(self, key: str) -> ActionResult | None:
+        with self.engine.connect() as conn:
+            body = conn.execute(select(action_results.c.body).where(
+                action_results.c.idempotency_key == key)).scalar()
+        return ActionResult.model_validate_json(body) if body else None
+
+    def unpublished_results(self) -> list[ActionResult]:
+        """Finished actions whose ledger entry may not have been appended (a crash in between)."""
+        query = select(action_results.c.body).where(
+            action_results.c.body.is_not(None), action_results.c.published == 0)
+        with self.engine.connect() as conn:
+            return [ActionResult.model_validate_json(body) for body in conn.execute(query).scalars()]
+
+    def mark_published(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(action_results).where(action_results.c.idempotency_key == key)
+                         .values(published=1))
+
+    # --- outbox ---------------------------------------------------------------------------------
+
+    def add_outbox(self, tenant: str, idempotency_key: str, proposal_id: str, channel: str,
+                   recipient: str, subject: str, body: str, now: datetime) -> OutboxMessage:
+        """Queue a notification once per idempotency key; a repeat returns the stored message."""
+        with self.engine.begin() as conn:
+            row = conn.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
+            if row is None:
+                conn.execute(insert(outbox).values(
+                    idempotency_key=idempotency_key, tenant=tenant, proposal_id=proposal_id,
+                    channel=channel, recipient=recipient, subject=subject, body=body,
+                    created_at=ts(now)))
+                row = conn.execute(select(outbox).where(
+                    outbox.c.idempotency_key == idempotency_key)).one()
+        return _message(row)
+
+    def outbox(self, tenant: str, limit: int = 200) -> list[OutboxMessage]:
+        query = select(outbox).where(outbox.c.tenant == tenant).order_by(outbox.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_message(row) for row in conn.execute(query)]
+
+    # --- plain reads for export (Iceberg) -------------------------------------------------------
+
+    def rows(self, table_name: str, tenant: str | None = None) -> list[dict[str, Any]]:
+        """Every row of one operational table as plain dicts; JSON bodies stay text."""
+        table = TABLES.get(table_name)
+        if table is None:
+            raise KeyError(f"unknown table {table_name!r}; known: {sorted(TABLES)}")
+        query = select(table)
+        if tenant is not None:
+            query = query.where(table.c.tenant == tenant)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def _message(row: Any) -> OutboxMessage:
+    return OutboxMessage(message_id=row.id, tenant=row.tenant, idempotency_key=row.idempotency_key,
+                         proposal_id=row.proposal_id, channel=row.channel, recipient=row.recipient,
+                         subject=row.subject, body=row.body, created_at=parse_ts(row.created_at))
