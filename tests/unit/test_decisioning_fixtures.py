@@ -39,7 +39,8 @@ def make_signal(kind: SignalKind, *, tenant: str = "acme", account_id: str = "ac
 
 
 def make_context(*, tenant: str = "acme", account_id: str = "acc_1", name: str | None = "Initech",
-                 owner: str | None = "ana@acme.example", opportunities: list[str] | None = None) -> AccountContext:
+                 owner: str | None = "ana@acme.example",
+                 opportunities: list[str] | None = None) -> AccountContext:
     opps = ["opp_3"] if opportunities is None else opportunities
     return AccountContext(
         tenant=tenant, account_id=account_id, name=name, owner=owner,
@@ -70,7 +71,8 @@ def make_proposal(action_type: ActionType, arguments: dict[str, Any], *, risk_ti
 
 NOTIFY_ARGS: dict[str, Any] = {"channel": "owner", "recipient": "ana@acme.example", "subject": "Heads up",
                                "message": "The deal slipped."}
-BRIEF_ARGS: dict[str, Any] = {"title": "Expansion brief", "sections": [{"heading": "Why now", "body": "Seats up."}]}
+BRIEF_ARGS: dict[str, Any] = {"title": "Expansion brief",
+                              "sections": [{"heading": "Why now", "body": "Seats up."}]}
 TASK_ARGS: dict[str, Any] = {"subject": "Check in", "body": "Usage fell.", "due_in_days": 3,
                              "owner": "ana@acme.example"}
 
