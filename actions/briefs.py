@@ -33,8 +33,11 @@ def render_brief(proposal: Proposal) -> str:
              f"- Proposal: `{proposal.proposal_id}` v{proposal.version} ({proposal.agent} "
              f"{proposal.agent_version})", f"- Confidence: {proposal.confidence:.2f}",
              f"- Expected effect: {proposal.expected_effect}", "", "## Why now", "", proposal.rationale, ""]
+    for section in args.get("sections") or []:
+        if isinstance(section, dict):
+            lines += [f"## {section.get('heading', '')}", "", str(section.get("body", "")), ""]
     for key, value in args.items():
-        if key == "title":
+        if key in ("title", "sections"):
             continue
         lines += [f"## {key.replace('_', ' ').capitalize()}", "", *_render_value(value), ""]
     lines += ["## Evidence", ""]

@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +29,13 @@ Effect = tuple[dict[str, str], dict[str, Any], dict[str, Any]]  # external ids, 
 
 class ActionExecutor:
     def __init__(self, store: OperationalStore, ledger: Ledger, crm: CrmWriter, artifacts_dir: Path,
-                 clock: Callable[[], datetime], *, claim_lease: timedelta = timedelta(minutes=5),
-                 poll_seconds: float = 0.05) -> None:
+                 clock: Callable[[], datetime] | None = None, *,
+                 claim_lease: timedelta = timedelta(minutes=5), poll_seconds: float = 0.05) -> None:
         self.store = store
         self.ledger = ledger
         self.crm = crm
         self.artifacts_dir = artifacts_dir
-        self.clock = clock
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.claim_lease = claim_lease
         self.poll_seconds = poll_seconds
         self.executor_id = "exec-" + uuid.uuid4().hex[:12]
@@ -121,7 +121,7 @@ class ActionExecutor:
                 proposal.tenant, account_id=str(args.get("account_id") or proposal.account_id),
                 subject=str(_required(args, "subject")),
                 body=str(args.get("body") or args.get("description") or ""),
-                due_date=args.get("due_date"), owner=args.get("owner"), idempotency_key=key)
+                due_date=_due_date(proposal), owner=args.get("owner"), idempotency_key=key)
             return {"task_id": out.external_id}, dict(out.before or {}), dict(out.after or {})
         if proposal.action_type is ActionType.crm_update_field:
             out = self.crm.update_field(
@@ -152,6 +152,16 @@ class ActionExecutor:
             body=str(_required(args, "message", "body", "text")), now=self.clock())
         return ({"outbox_message_id": str(message.message_id)}, {},
                 {"recipient": message.recipient, "subject": message.subject})
+
+
+def _due_date(proposal: Proposal) -> str | None:
+    """Due dates count from the proposal, not the execution, so a retry asks for the same date."""
+    args = proposal.arguments
+    if args.get("due_date"):
+        return str(args["due_date"])
+    if args.get("due_in_days") is None:
+        return None
+    return (proposal.created_at.date() + timedelta(days=int(args["due_in_days"]))).isoformat()
 
 
 def _required(args: dict[str, Any], *names: str) -> Any:

@@ -174,6 +174,38 @@ class ActionRecords:
             return [dict(row._mapping) for row in conn.execute(query)]
 
 
+    def proposal_rows(self) -> list[dict[str, Any]]:
+        """One row per proposal version, shaped for the Iceberg ``proposals`` table."""
+        query = select(proposals.c.tenant, proposals.c.proposal_id, proposals.c.version,
+                       proposals.c.account_id, proposals.c.action_type, proposals.c.risk_tier,
+                       proposals.c.confidence, proposals.c.status, proposals.c.created_at)
+        with self.engine.connect() as conn:
+            return [{**row._mapping, "created_at": parse_ts(row.created_at)} for row in conn.execute(query)]
+
+    def decision_rows(self) -> list[dict[str, Any]]:
+        """Policy and review decisions, shaped for the Iceberg ``decisions`` table."""
+        with self.engine.connect() as conn:
+            policy_rows = [{
+                "tenant": r.tenant, "decision_id": f"policy:{r.proposal_id}:v{r.proposal_version}",
+                "proposal_id": r.proposal_id, "stage": "policy", "outcome": r.outcome,
+                "actor": f"policy {r.policy_version}", "decided_at": parse_ts(r.decided_at),
+            } for r in conn.execute(select(policy_decisions).order_by(policy_decisions.c.id))]
+            review_rows = [{
+                "tenant": r.tenant, "decision_id": r.decision_id, "proposal_id": r.proposal_id,
+                "stage": "review", "outcome": r.verdict, "actor": r.reviewer,
+                "decided_at": parse_ts(r.decided_at),
+            } for r in conn.execute(select(review_decisions).order_by(review_decisions.c.id))]
+        return policy_rows + review_rows
+
+    def action_rows(self) -> list[dict[str, Any]]:
+        """Finished actions (claims in flight excluded), shaped for the Iceberg ``actions`` table."""
+        query = select(action_results).where(action_results.c.body.is_not(None))
+        with self.engine.connect() as conn:
+            return [{"tenant": r.tenant, "idempotency_key": r.idempotency_key,
+                     "proposal_id": r.proposal_id, "action_type": r.action_type, "status": r.state,
+                     "executed_at": parse_ts(r.completed_at)} for r in conn.execute(query)]
+
+
 def _message(row: Any) -> OutboxMessage:
     return OutboxMessage(message_id=row.id, tenant=row.tenant, idempotency_key=row.idempotency_key,
                          proposal_id=row.proposal_id, channel=row.channel, recipient=row.recipient,

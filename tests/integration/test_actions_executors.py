@@ -63,6 +63,8 @@ def test_repeats_return_the_stored_result_without_acting(tmp_path: Path) -> None
     loop = Loop(tmp_path)
     proposal = loop.submit(make_proposal(), PolicyOutcome.automatic)
     [first] = loop.executor.execute_ready()
+    task = loop.crm.get_record("acme", "tasks", first.external_ids["task_id"])
+    assert task is not None and task["subject"] == "Call the new champion"
     for _ in range(3):
         assert loop.executor.execute("acme", proposal.proposal_id) == first
     assert loop.crm.mutations == 1
@@ -155,14 +157,15 @@ def test_notify_owner_lands_once_in_the_outbox(tmp_path: Path) -> None:
 
 def test_meeting_brief_is_written_under_the_tenant(tmp_path: Path) -> None:
     loop = Loop(tmp_path)
-    proposal = loop.submit(make_proposal(action_type=ActionType.draft_meeting_brief,
-                                         arguments={"topics": ["usage drop", "new champion"]}),
-                           PolicyOutcome.automatic)
+    proposal = loop.submit(make_proposal(action_type=ActionType.draft_meeting_brief, arguments={
+        "title": "QBR prep", "sections": [{"heading": "Usage", "body": "Seats fell 40%"}]}),
+        PolicyOutcome.automatic)
     [result] = loop.executor.execute_ready()
     path = loop.artifacts / "acme" / "briefs" / f"{proposal.proposal_id}.md"
     assert result.external_ids == {"artifact": "acme/briefs/prop-1.md"}
     text = path.read_text()
-    assert "- usage drop" in text and proposal.rationale in text and "sig_1" in text
+    assert text.startswith("# QBR prep") and "## Usage\n\nSeats fell 40%" in text
+    assert proposal.rationale in text and "sig_1" in text
 
 
 def test_a_failing_action_is_recorded_not_swallowed(tmp_path: Path) -> None:
@@ -186,3 +189,14 @@ def test_unpublished_result_is_ledgered_by_the_next_run(tmp_path: Path) -> None:
     assert len(loop.ledger.entries("acme", kind="action.completed")) == 1
     loop.executor.execute_ready()
     assert len(loop.ledger.entries("acme", kind="action.completed")) == 1
+
+
+def test_notify_owner_with_an_explicit_recipient(tmp_path: Path) -> None:
+    loop = Loop(tmp_path)
+    loop.submit(make_proposal(action_type=ActionType.notify_owner, arguments={
+        "channel": "owner", "recipient": "bo@acme.test", "subject": "Heads up", "message": "Deal slipped"}),
+        PolicyOutcome.automatic)
+    [result] = loop.executor.execute_ready()
+    [message] = loop.store.outbox("acme")
+    assert (message.recipient, message.subject) == ("bo@acme.test", "Heads up")
+    assert result.external_ids == {"outbox_message_id": str(message.message_id)}

@@ -106,7 +106,7 @@ def make_proposal(proposal_id: str = "prop-1", tenant: str = "acme",
                   evidence: list[Citation] | None = None) -> Proposal:
     if arguments is None:
         arguments = {"subject": "Call the new champion", "body": "Usage dropped 40%",
-                     "due_date": "2025-03-05", "owner": "ana@acme.test"}
+                     "due_in_days": 3, "owner": "ana@acme.test"}
     return Proposal(
         proposal_id=proposal_id, version=version, tenant=tenant, account_id=account_id,
         action_type=action_type, arguments=arguments, rationale="Usage fell after the champion left",

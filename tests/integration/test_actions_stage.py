@@ -1,0 +1,66 @@
+"""The policy stage and the rows the Iceberg export reads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from actions.stage import classify_pending_proposals
+from actions.status import ProposalStatus
+from decisioning.contracts import PolicyDecision, PolicyOutcome, Proposal
+from tests.integration.test_actions_support import T0, Loop, make_proposal, policy
+
+
+class FakePolicyEngine:
+    def __init__(self, outcomes: dict[str, PolicyOutcome], errors: list[str] | None = None) -> None:
+        self.outcomes = outcomes
+        self.errors = errors or []
+        self.calls = 0
+
+    def classify(self, proposal: Proposal) -> PolicyDecision:
+        self.calls += 1
+        return policy(proposal, self.outcomes[proposal.proposal_id], errors=self.errors)
+
+
+def test_classify_records_each_verdict_once_and_ledgers_it(tmp_path: Path) -> None:
+    loop = Loop(tmp_path)
+    loop.store.add_proposals([make_proposal("a"), make_proposal("b"), make_proposal("g", tenant="globex")])
+    engine = FakePolicyEngine({"a": PolicyOutcome.automatic, "b": PolicyOutcome.needs_approval,
+                               "g": PolicyOutcome.forbidden})
+    decisions = classify_pending_proposals(loop.store, engine, loop.ledger)
+    assert sorted(d.proposal_id for d in decisions) == ["a", "b", "g"]
+    assert classify_pending_proposals(loop.store, engine, loop.ledger) == []
+    assert engine.calls == 3
+    entries = loop.ledger.entries("acme", kind="policy.decided")
+    assert {e.payload["proposal_id"]: e.payload["outcome"] for e in entries} == {
+        "a": "automatic", "b": "needs_approval"}
+    assert loop.ledger.entries("globex", kind="policy.decided")[0].payload["outcome"] == "forbidden"
+
+
+def test_policy_errors_are_ledgered_as_errors_and_fail_closed(tmp_path: Path) -> None:
+    loop = Loop(tmp_path)
+    loop.store.add_proposals([make_proposal("a")])
+    engine = FakePolicyEngine({"a": PolicyOutcome.automatic}, errors=["engine timed out"])
+    classify_pending_proposals(loop.store, engine, loop.ledger)
+    [entry] = loop.ledger.entries("acme", kind="policy.decided")
+    assert entry.payload["error"] is True and entry.payload["errors"] == ["engine timed out"]
+    assert loop.store.get("a").status is ProposalStatus.forbidden  # type: ignore[union-attr]
+    assert loop.executor.execute_ready() == []
+
+
+def test_export_rows_have_keys_and_aware_timestamps(tmp_path: Path) -> None:
+    loop = Loop(tmp_path)
+    auto = loop.submit(make_proposal("auto"), PolicyOutcome.automatic)
+    review = loop.submit(make_proposal("rev"), PolicyOutcome.needs_approval)
+    loop.approve(review)
+    loop.executor.execute_ready()
+    proposals = {r["proposal_id"]: r for r in loop.store.proposal_rows()}
+    assert proposals["auto"]["status"] == "executed" and proposals["auto"]["created_at"] == T0
+    decisions = loop.store.decision_rows()
+    assert {(d["stage"], d["outcome"]) for d in decisions} == {
+        ("policy", "automatic"), ("policy", "needs_approval"), ("review", "approve")}
+    assert len({d["decision_id"] for d in decisions}) == 3
+    actions = loop.store.action_rows()
+    assert {a["proposal_id"] for a in actions} == {auto.proposal_id, review.proposal_id}
+    assert all(isinstance(a["executed_at"], datetime) and a["executed_at"].tzinfo == UTC for a in actions)
+    assert {a["status"] for a in actions} == {"succeeded"}
