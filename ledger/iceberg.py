@@ -14,6 +14,7 @@ the optional ``pyiceberg-core`` package to compute ``day()`` partitions, which t
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -208,8 +209,10 @@ def _commit(iceberg_table: Table, batch: pa.Table, delete: BooleanExpression | N
     paths = _write_data_files(iceberg_table, batch)
     tx = iceberg_table.transaction()
     try:
-        if delete is not None:
-            tx.delete(delete)
+        if delete is not None and iceberg_table.current_snapshot() is not None:
+            with warnings.catch_warnings():  # replacing a tenant that had no rows yet is normal
+                warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+                tx.delete(delete)
         if paths:
             tx.add_files(paths, check_duplicate_files=False)  # fresh uuid names: cannot collide
     except BaseException:
