@@ -29,7 +29,10 @@ def citations(situation: Situation, memory_hits: list[MemoryHit]) -> list[Citati
     seen_paths: set[str] = set()
     for signal in situation.signals:
         cited.append(Citation(kind="signal", ref=signal.signal_id, detail=signal.narrative))
-        relevant = [p for p in situation.context.paths if _mentions(p, signal.entity_id)]
+        # Paths through the signal itself first (Account -> RAISED -> Signal -> ...), then its entity.
+        paths = situation.context.paths
+        relevant = [p for p in paths if _mentions(p, signal.signal_id)]
+        relevant += [p for p in paths if _mentions(p, signal.entity_id) and p not in relevant]
         for path in relevant[:MAX_PATHS_PER_SIGNAL]:
             if str(path) not in seen_paths:
                 seen_paths.add(str(path))

@@ -13,6 +13,7 @@ from decisioning.default_plays import default_playbooks
 from decisioning.playbook import PlaybookAgent
 from perception.contracts import Severity, SignalKind
 from tests.unit.test_decisioning_fixtures import NOW, fixed_clock, make_context, make_hit, make_signal
+from world_model.contracts import GraphPath
 
 
 def agent(**kwargs: object) -> PlaybookAgent:
@@ -74,6 +75,16 @@ def test_evidence_cites_signals_relevant_paths_and_memory() -> None:
     assert ("graph_path", "Account:acc_1 -> HAS_OPPORTUNITY -> Opportunity:opp_3") not in cited
     assert [ref for kind, ref in cited if kind == "memory_hit"] == ["mem_top", "mem_mid"]
     assert signal.narrative in task.rationale and "Initech" in task.rationale
+
+
+def test_the_path_through_the_signal_itself_is_cited_first() -> None:
+    signal = make_signal(SignalKind.usage_drop)
+    raised = GraphPath(steps=["Account:acc_1", "RAISED", f"Signal:{signal.signal_id}"])
+    context = make_context()
+    context = context.model_copy(update={"paths": [*context.paths, raised]})
+    (task,) = proposals(agent().decide([signal], context, []))
+
+    assert [c.ref for c in task.evidence if c.kind == "graph_path"][0] == str(raised)
 
 
 def test_memory_snippets_never_reach_arguments() -> None:
