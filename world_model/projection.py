@@ -1,0 +1,154 @@
+"""Project one tenant's canonical tables onto the vertices and edges the situation graph should hold.
+
+Pure: no graph access. sync_snapshot diffs this projection against what the graph holds."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from perception.schemas import SCHEMAS
+from world_model.graph_schema import (
+    ACCOUNT,
+    CHAMPION_OF,
+    CONTACT,
+    HAS_OPPORTUNITY,
+    OPPORTUNITY,
+    PRODUCT,
+    TENANT,
+    USES,
+    WORKS_AT,
+    tenant_key,
+    vertex_key,
+)
+from world_model.tenancy import validate_tenant
+
+log = logging.getLogger(__name__)
+
+Scalar = str | int | float | bool
+EdgeKey = tuple[str, str, str]  # (label, out vertex key, in vertex key)
+
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    name: tuple(schema.names()) for name, schema in SCHEMAS.items()
+}
+
+
+class SnapshotError(ValueError):
+    """The canonical tables handed to sync_snapshot cannot be projected safely."""
+
+
+@dataclass(frozen=True)
+class VertexSpec:
+    label: str
+    props: dict[str, Scalar | None]
+
+
+@dataclass
+class SnapshotProjection:
+    vertices: dict[str, VertexSpec] = field(default_factory=dict)
+    edges: dict[EdgeKey, dict[str, Scalar]] = field(default_factory=dict)
+
+
+def to_scalar(value: Any) -> Scalar | None:
+    """A graph property value: dates become ISO strings; None and NaN mean 'no property'."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise SnapshotError(f"cannot store {type(value).__name__} value {value!r} as a graph property")
+
+
+def _rows(tenant: str, name: str, tables: dict[str, pl.DataFrame], id_column: str | None) -> list[dict]:
+    if name not in tables:
+        raise SnapshotError(
+            f"snapshot for tenant {tenant!r} has no {name!r} table; pass all of "
+            f"{sorted(REQUIRED_COLUMNS)} (an empty table means 'none')"
+        )
+    frame = tables[name]
+    missing = [c for c in REQUIRED_COLUMNS[name] if c not in frame.columns]
+    if missing:
+        raise SnapshotError(f"{name} table for tenant {tenant!r} lacks columns {missing}")
+    foreign = frame.filter(pl.col("tenant") != tenant).height
+    if foreign:
+        raise SnapshotError(f"{name} table for tenant {tenant!r} holds {foreign} rows of another tenant")
+    if id_column is not None:
+        if frame[id_column].null_count():
+            raise SnapshotError(f"{name} table for tenant {tenant!r} has rows without {id_column}")
+        duplicated = frame.filter(pl.col(id_column).is_duplicated())[id_column].unique().to_list()
+        if duplicated:
+            raise SnapshotError(
+                f"{name} table for tenant {tenant!r} repeats {id_column} {sorted(duplicated)[:5]}; "
+                "resolve duplicates before syncing"
+            )
+    return list(frame.select(REQUIRED_COLUMNS[name]).iter_rows(named=True))
+
+
+def _props(row: dict, skip: tuple[str, ...] = ("tenant",)) -> dict[str, Scalar | None]:
+    return {k: to_scalar(v) for k, v in row.items() if k not in skip}
+
+
+def project_snapshot(tenant: str, tables: dict[str, pl.DataFrame]) -> SnapshotProjection:
+    """The vertices (by key) and edges (by label, out key, in key) that one snapshot implies."""
+    validate_tenant(tenant)
+    out = SnapshotProjection()
+    out.vertices[tenant_key(tenant)] = VertexSpec(TENANT, {"name": tenant})
+
+    account_keys: dict[str, str] = {}
+    for row in _rows(tenant, "accounts", tables, "account_id"):
+        key = vertex_key(tenant, ACCOUNT, str(row["account_id"]))
+        account_keys[str(row["account_id"])] = key
+        out.vertices[key] = VertexSpec(ACCOUNT, _props(row))
+
+    orphans = 0
+    for row in _rows(tenant, "contacts", tables, "contact_id"):
+        key = vertex_key(tenant, CONTACT, str(row["contact_id"]))
+        out.vertices[key] = VertexSpec(CONTACT, _props(row))
+        account = account_keys.get(str(row["account_id"]))
+        if account is None:
+            orphans += 1
+            continue
+        out.edges[(WORKS_AT, key, account)] = {}
+        if row["role"] == "champion" and row["status"] == "active":
+            out.edges[(CHAMPION_OF, key, account)] = {}
+
+    for row in _rows(tenant, "opportunities", tables, "opportunity_id"):
+        key = vertex_key(tenant, OPPORTUNITY, str(row["opportunity_id"]))
+        out.vertices[key] = VertexSpec(OPPORTUNITY, _props(row))
+        account = account_keys.get(str(row["account_id"]))
+        if account is None:
+            orphans += 1
+            continue
+        out.edges[(HAS_OPPORTUNITY, account, key)] = {}
+
+    _rows(tenant, "usage", tables, "usage_id")  # validates before the aggregation below
+    latest = (
+        tables["usage"].sort("day").group_by(["account_id", "product"], maintain_order=True).last()
+        .select("account_id", "product", "day", "active_users", "seats_used")
+    )
+    for row in latest.iter_rows(named=True):
+        product = vertex_key(tenant, PRODUCT, str(row["product"]))
+        out.vertices[product] = VertexSpec(PRODUCT, {"name": str(row["product"])})
+        account = account_keys.get(str(row["account_id"]))
+        if account is None:
+            orphans += 1
+            continue
+        usage = {"last_day": row["day"], "active_users": row["active_users"], "seats_used": row["seats_used"]}
+        out.edges[(USES, account, product)] = {
+            k: v for k, v in ((k, to_scalar(v)) for k, v in usage.items()) if v is not None
+        }
+    if orphans:
+        log.warning("tenant %s: %d rows reference accounts absent from the snapshot; linked no edge",
+                    tenant, orphans)
+    return out
