@@ -49,7 +49,8 @@ class DemoConnector:
         if day is None:
             day = days[-1]
         elif day not in days:
-            raise DemoExportMissing(f"no demo export of tenant {tenant!r} for {day}; have {days[0]}..{days[-1]}")
+            raise DemoExportMissing(
+                f"no demo export of tenant {tenant!r} for {day}; have {days[0]}..{days[-1]}")
         folder = self.root / "exports" / tenant / day.isoformat()
         objects = {name: read_jsonl_as_text(folder / f"{name}.jsonl") for name in _JSONL_OBJECTS}
         usage = pl.read_parquet(folder / "usage.parquet")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +152,3 @@ def write_exports(root: Path, tenant: str, day: date, records: dict[str, dict[st
         shutil.rmtree(tmp, ignore_errors=True)
     return target
 
-
-def window_start(day_index: int, window: int) -> int:
-    return day_index - window + 1
-
-
-def days_between(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days + 1)]

@@ -76,7 +76,8 @@ def _candidates(ctx: DayContext, account_id: str, by_account: dict[str, dict[str
             found["expansion_intent"] = None
     mine = by_account.get(account_id, {})
     champions = [c for c in mine.get("contacts", []) if c.data["role"] == "champion"
-                 and c.data["status"] == "active" and ctx.cooled(f"contact:{c.record_id}", ENTITY_COOL_OFF_DAYS)]
+                 and c.data["status"] == "active"
+                 and ctx.cooled(f"contact:{c.record_id}", ENTITY_COOL_OFF_DAYS)]
     if champions:
         found["champion_departed"] = champions
     opps = [o for o in mine.get("opportunities", []) if _is_open(o)
@@ -170,7 +171,8 @@ def apply_crm_noise(ctx: DayContext) -> None:
         elif draw < 0.02 and opp.data["stage"] != OPEN_STAGES[-1]:
             ctx.change("opportunities", opp, stage=OPEN_STAGES[OPEN_STAGES.index(opp.data["stage"]) + 1])
         elif draw < 0.04:
-            ctx.change("opportunities", opp, amount=float(round(opp.data["amount"] * rng.uniform(0.85, 1.15), -2)))
+            amount = float(round(opp.data["amount"] * rng.uniform(0.85, 1.15), -2))
+            ctx.change("opportunities", opp, amount=amount)
         elif draw < 0.05:
             shift = int(rng.choice([-5, -4, -3, -2, -1, 1, 2, 3, 4, 5]))
             moved = date.fromisoformat(opp.data["close_date"]) + timedelta(days=shift)

@@ -222,7 +222,8 @@ def _load_usage(conn: Connection, tenant: str) -> UsageDynamics:
 def _insert_usage(conn: Connection, tenant: str, day: int, usage: UsageDynamics, active: np.ndarray,
                   seats: np.ndarray) -> None:
     conn.execute(st.usage_daily.insert(), [
-        {"tenant": tenant, "day": day, "account_id": a, "product": p, "active_users": int(u), "seats_used": int(s)}
+        {"tenant": tenant, "day": day, "account_id": a, "product": p, "active_users": int(u),
+         "seats_used": int(s)}
         for a, p, u, s in zip(usage.account_id, usage.product, active, seats, strict=True)])
 
 
@@ -235,7 +236,8 @@ def _populate_tenant(conn: Connection, params: WorldParams, index: int, tenant: 
     conn.execute(st.usage_state.insert(), [
         {"tenant": tenant, "account_id": a, "product": p, "base_active": float(b), "level": 1.0,
          "seat_ratio": float(r)}
-        for a, p, b, r in zip(usage.account_id, usage.product, usage.base_active, usage.seat_ratio, strict=True)])
+        for a, p, b, r in zip(usage.account_id, usage.product, usage.base_active, usage.seat_ratio,
+                              strict=True)])
     for object_, n in population.counters.items():
         st.set_meta(conn, f"counter:{tenant}:{object_}", str(n))
     ctx = DayContext(tenant, 0, 0.0, _rng(params.seed, index, _USAGE_STREAM, 0), population.records, usage,

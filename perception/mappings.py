@@ -1,0 +1,77 @@
+"""How each source spells the canonical fields: raw column -> canonical column, parse kind, bounds.
+
+A new connector adds its ObjectMappings here (or passes its own to `normalize`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from perception.schemas import CONTACT_STATUSES, ROLES, STAGES
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One canonical column. kind: id | text | slug | email | domain | float | int | date | enum."""
+
+    name: str
+    source: str | tuple[str, ...]  # a tuple is joined with spaces (e.g. first + last name)
+    kind: str = "text"
+    required: bool = False
+    lo: float | None = None  # values outside [lo, hi] are absurd
+    hi: float | None = None
+    allowed: tuple[str, ...] = ()  # enum values (canonical)
+    labels: dict[str, str] = field(default_factory=dict)  # lower-cased raw label -> canonical value
+
+
+@dataclass(frozen=True)
+class ObjectMapping:
+    columns: tuple[ColumnSpec, ...]
+    derived_key: tuple[str, ...] = ()  # key built from parsed columns joined with "|"
+
+
+SourceMapping = dict[str, ObjectMapping]
+
+_MONEY_MAX = 1e10
+_COUNT_MAX = 1e7
+
+DEMO: SourceMapping = {
+    "accounts": ObjectMapping((
+        ColumnSpec("account_id", "Id", "id", required=True),
+        ColumnSpec("name", "Name", "text", required=True),
+        ColumnSpec("domain", "Website", "domain"),
+        ColumnSpec("industry", "Industry", "slug"),
+        ColumnSpec("owner_email", "OwnerEmail", "email"),
+        ColumnSpec("arr", "AnnualRecurringRevenue", "float", lo=0, hi=_MONEY_MAX),
+        ColumnSpec("seats_licensed", "SeatsLicensed__c", "int", lo=0, hi=_COUNT_MAX),
+        ColumnSpec("renewal_date", "RenewalDate__c", "date"),
+    )),
+    "contacts": ObjectMapping((
+        ColumnSpec("contact_id", "Id", "id", required=True),
+        ColumnSpec("account_id", "AccountId", "id", required=True),
+        ColumnSpec("name", ("FirstName", "LastName"), "text"),
+        ColumnSpec("email", "Email", "email"),
+        ColumnSpec("title", "Title", "text"),
+        ColumnSpec("role", "Role__c", "enum", allowed=ROLES, labels={"end user": "user"}),
+        ColumnSpec("status", "Status__c", "enum", required=True, allowed=CONTACT_STATUSES,
+                   labels={"no longer at company": "departed"}),
+    )),
+    "opportunities": ObjectMapping((
+        ColumnSpec("opportunity_id", "Id", "id", required=True),
+        ColumnSpec("account_id", "AccountId", "id", required=True),
+        ColumnSpec("name", "Name", "text"),
+        ColumnSpec("stage", "StageName", "enum", required=True, allowed=STAGES,
+                   labels={"proposal/price quote": "proposal", "negotiation/review": "negotiation"}),
+        ColumnSpec("amount", "Amount", "float", lo=0, hi=_MONEY_MAX),
+        ColumnSpec("close_date", "CloseDate", "date"),
+        ColumnSpec("owner_email", "OwnerEmail", "email"),
+    )),
+    "usage": ObjectMapping((
+        ColumnSpec("account_id", "account_ref", "id", required=True),
+        ColumnSpec("product", "product_sku", "id", required=True),
+        ColumnSpec("day", "usage_date", "date", required=True),
+        ColumnSpec("active_users", "active_users", "int", required=True, lo=0, hi=_COUNT_MAX),
+        ColumnSpec("seats_used", "seats_used", "int", required=True, lo=0, hi=_COUNT_MAX),
+    ), derived_key=("account_id", "product", "day")),
+}
+
+MAPPINGS: dict[str, SourceMapping] = {"demo": DEMO}
