@@ -96,7 +96,8 @@ def build_account_context(
         tenant=tenant,
         account_id=account_id,
         name=_str(account, "name"),
-        owner=_str(account, "owner_email"),
+        # perception.schemas names it owner_email; snapshots built to the first brief say owner.
+        owner=_str(account, "owner_email") or _str(account, "owner"),
         contacts=contacts,
         champions=champions,
         open_opportunities=opportunities,

@@ -13,7 +13,6 @@ from typing import Any
 
 import polars as pl
 
-from perception.schemas import SCHEMAS
 from world_model.graph_schema import (
     ACCOUNT,
     CHAMPION_OF,
@@ -34,8 +33,13 @@ log = logging.getLogger(__name__)
 Scalar = str | int | float | bool
 EdgeKey = tuple[str, str, str]  # (label, out vertex key, in vertex key)
 
+# What the projection relies on; every other column of the canonical tables (perception.schemas)
+# becomes a vertex property as it is.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    name: tuple(schema.names()) for name, schema in SCHEMAS.items()
+    "accounts": ("tenant", "account_id", "name"),
+    "contacts": ("tenant", "contact_id", "account_id", "name", "role", "status"),
+    "opportunities": ("tenant", "opportunity_id", "account_id", "name", "stage"),
+    "usage": ("tenant", "account_id", "product", "day", "active_users", "seats_used"),
 }
 
 
@@ -92,7 +96,7 @@ def _rows(tenant: str, name: str, tables: dict[str, pl.DataFrame], id_column: st
                 f"{name} table for tenant {tenant!r} repeats {id_column} {sorted(duplicated)[:5]}; "
                 "resolve duplicates before syncing"
             )
-    return list(frame.select(REQUIRED_COLUMNS[name]).iter_rows(named=True))
+    return list(frame.iter_rows(named=True))
 
 
 def _props(row: dict, skip: tuple[str, ...] = ("tenant",)) -> dict[str, Scalar | None]:
@@ -132,7 +136,7 @@ def project_snapshot(tenant: str, tables: dict[str, pl.DataFrame]) -> SnapshotPr
             continue
         out.edges[(HAS_OPPORTUNITY, account, key)] = {}
 
-    _rows(tenant, "usage", tables, "usage_id")  # validates before the aggregation below
+    _rows(tenant, "usage", tables, None)  # validates before the aggregation below
     latest = (
         tables["usage"].sort("day").group_by(["account_id", "product"], maintain_order=True).last()
         .select("account_id", "product", "day", "active_users", "seats_used")
