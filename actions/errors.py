@@ -60,3 +60,10 @@ class ActionInFlightError(ActionsError):
 
     code = "action_in_flight"
     http_status = 409
+
+
+class TenantNotFoundError(ActionsError):
+    """A tenant the caller may not review (or that does not exist): the same answer for both."""
+
+    code = "tenant_not_found"
+    http_status = 404

@@ -1,0 +1,120 @@
+"""What the review pages and the JSON API show about a proposal: summary, evidence, field preview."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from actions.status import ProposalStatus, StoredProposal
+from decisioning.contracts import ActionType, Proposal
+from perception.contracts import Signal
+
+SignalLookup = Callable[[str], Signal | None]
+RecordLookup = Callable[[str, str, str], dict[str, Any] | None]  # tenant, object, record id
+
+STATUS_ALIASES = {"pending": ProposalStatus.needs_approval.value, "all": None}
+
+
+class UnknownStatusError(ValueError):
+    pass
+
+
+def status_filter(value: str | None) -> str | None:
+    """'pending' (the default inbox), 'all', or one of the lifecycle statuses."""
+    if value is None or value == "":
+        return ProposalStatus.needs_approval.value
+    if value in STATUS_ALIASES:
+        return STATUS_ALIASES[value]
+    if value in {s.value for s in ProposalStatus}:
+        return value
+    known = ", ".join(["pending", "all", *(s.value for s in ProposalStatus)])
+    raise UnknownStatusError(f"unknown status {value!r}; use one of: {known}")
+
+
+@dataclass(frozen=True)
+class EvidenceItem:
+    kind: str
+    ref: str
+    detail: str | None
+    signal: Signal | None  # None for graph paths and memory hits, or a signal that is not available
+
+
+@dataclass(frozen=True)
+class FieldPreview:
+    object: str
+    record_id: str
+    field: str
+    current: Any
+    proposed: Any
+    record_version: int | None
+    record_found: bool
+
+
+def age(since: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - since).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def expires_at(stored: StoredProposal, ttl: timedelta) -> datetime | None:
+    if stored.status is not ProposalStatus.needs_approval or stored.awaiting_review_since is None:
+        return None
+    return stored.awaiting_review_since + ttl
+
+
+def evidence_items(proposal: Proposal, lookup: SignalLookup) -> list[EvidenceItem]:
+    items = []
+    for citation in proposal.evidence:
+        signal = lookup(citation.ref) if citation.kind == "signal" else None
+        if signal is not None and signal.tenant != proposal.tenant:
+            signal = None  # never show another tenant's data, whatever the proposal cites
+        items.append(EvidenceItem(citation.kind, citation.ref, citation.detail, signal))
+    return items
+
+
+def field_preview(proposal: Proposal, lookup: RecordLookup | None) -> FieldPreview | None:
+    if proposal.action_type is not ActionType.crm_update_field:
+        return None
+    args = proposal.arguments
+    obj, record_id, field = str(args.get("object")), str(args.get("record_id")), str(args.get("field"))
+    record = lookup(proposal.tenant, obj, record_id) if lookup is not None else None
+    version = record.get("version") if record else None
+    return FieldPreview(obj, record_id, field, current=(record or {}).get(field),
+                        proposed=args.get("value"),
+                        record_version=version if isinstance(version, int) else None,
+                        record_found=record is not None)
+
+
+def summary_json(stored: StoredProposal, now: datetime, ttl: timedelta) -> dict[str, Any]:
+    p = stored.proposal
+    expiry = expires_at(stored, ttl)
+    return {
+        "proposal_id": p.proposal_id, "version": p.version, "tenant": p.tenant,
+        "account_id": p.account_id, "action_type": p.action_type.value, "risk_tier": p.risk_tier.value,
+        "confidence": p.confidence, "status": stored.status.value, "rationale": p.rationale,
+        "created_at": p.created_at.isoformat(), "age": age(p.created_at, now),
+        "arguments_digest": p.arguments_digest,
+        "review_expires_at": expiry.isoformat() if expiry else None,
+    }
+
+
+def detail_json(stored: StoredProposal, now: datetime, ttl: timedelta, evidence: list[EvidenceItem],
+                preview: FieldPreview | None) -> dict[str, Any]:
+    return {
+        **summary_json(stored, now, ttl),
+        "proposal": stored.proposal.model_dump(mode="json"),
+        "policy": stored.policy.model_dump(mode="json") if stored.policy else None,
+        "review": stored.review.model_dump(mode="json") if stored.review else None,
+        "result": stored.result.model_dump(mode="json") if stored.result else None,
+        "evidence": [{"kind": e.kind, "ref": e.ref, "detail": e.detail,
+                      "signal": e.signal.model_dump(mode="json") if e.signal else None}
+                     for e in evidence],
+        "field_preview": None if preview is None else {
+            "object": preview.object, "record_id": preview.record_id, "field": preview.field,
+            "current": preview.current, "proposed": preview.proposed,
+            "record_version": preview.record_version, "record_found": preview.record_found},
+    }

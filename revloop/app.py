@@ -1,0 +1,100 @@
+"""The web app's composition root: review UI + JSON API and the webhook receiver on the embedded engines.
+
+Nothing runs at import time. Start it with ``revloop serve`` or
+``uvicorn --factory revloop.app:create_app_from_env``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from actions.auth import ReviewerAuth
+from actions.review import ProposalReviewService
+from actions.store import OperationalStore
+from actions.web import build_review_router
+from connectors.webhooks.inbox import WebhookInbox
+from connectors.webhooks.routes import build_webhook_router
+from ledger.store import Ledger
+from revloop.settings import Settings, load_settings
+from revloop.wiring import WEBHOOK_SOURCES, ensure_webhook_secrets, open_signal_store, state_url
+
+LOCAL_REVIEWER = "demo-reviewer"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    settings.paths.ensure()
+    url = state_url(settings)
+    store = OperationalStore(url)
+    review = ProposalReviewService(store, Ledger(url), clock=lambda: datetime.now(UTC),
+                                   approval_ttl=timedelta(hours=settings.approval_ttl_hours))
+    auth = ReviewerAuth(local_users(settings.tenants), session_secret(settings))
+    signals = open_signal_store(settings)
+    crm = DemoCrmRecords(settings.paths.demo_world)
+
+    app = FastAPI(title="revloop", summary="Review proposals, receive webhooks.", version="0.1.0")
+    app.include_router(build_review_router(store, review, signals.get, auth, record_lookup=crm.get_record))
+    app.include_router(build_webhook_router(WebhookInbox(url), ensure_webhook_secrets(settings),
+                                            set(WEBHOOK_SOURCES)))
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    return create_app(load_settings())
+
+
+def local_users(tenants: list[str]) -> Mapping[str, set[str]]:
+    """Local profile: one reviewer for every demo tenant, plus one per tenant to try tenant isolation."""
+    users = {LOCAL_REVIEWER: set(tenants)}
+    users.update({f"{tenant}-reviewer": {tenant} for tenant in tenants})
+    return users
+
+
+def session_secret(settings: Settings) -> str:
+    """settings.session_secret, else a key generated once into the secrets directory (mode 0600)."""
+    if settings.session_secret:
+        return settings.session_secret
+    path = settings.paths.secrets / "session.key"
+    if not path.exists():
+        # Write a private temp file, then link it into place: linking fails if another process won
+        # the race, and nobody ever reads a half-written key.
+        tmp = path.with_name(f".session.key.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 32:
+        raise ValueError(f"{path} holds no usable session key: delete it to generate a new one")
+    return key
+
+
+class DemoCrmRecords:
+    """Reads CRM records for the review page's before/after preview; the demo world may not exist yet
+    when the web app starts, so the CRM is opened on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._crm: Any = None
+
+    def get_record(self, tenant: str, object: str, record_id: str) -> dict[str, Any] | None:
+        from connectors.demo.crm import CrmError, DemoCrm
+
+        if self._crm is None:
+            if not (self.root / "world.sqlite").exists():
+                return None
+            self._crm = DemoCrm(self.root)
+        try:
+            return self._crm.get_record(tenant, object, record_id)
+        except CrmError:  # unknown tenant or object: the preview says "record not found"
+            return None
