@@ -28,7 +28,7 @@ from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo, In
 from pyiceberg.table import Table
-from pyiceberg.transforms import IdentityTransform
+from pyiceberg.transforms import DayTransform, IdentityTransform
 
 from ledger.tables import TABLES, TableDef, table_def, to_arrow, validate_rows
 
@@ -228,13 +228,21 @@ def _commit(iceberg_table: Table, batch: pa.Table, delete: BooleanExpression | N
 
 def _delete_files(iceberg_table: Table, paths: list[str]) -> None:
     for path in paths:
-        iceberg_table.io.delete(path)
+        try:
+            iceberg_table.io.delete(path)
+        except FileNotFoundError:
+            pass  # never written: the failure came before it
 
 
 def _write_data_files(iceberg_table: Table, batch: pa.Table) -> list[str]:
     if batch.num_rows == 0:
         return []
     spec = iceberg_table.spec()
+    unsupported = [f.name for f in spec.fields
+                   if not isinstance(f.transform, IdentityTransform | DayTransform)]
+    if unsupported:
+        raise ValueError(f"table {iceberg_table.name()}: only identity and day partitions are written "
+                         f"here, not {unsupported}")
     schema = iceberg_table.schema()
     arrow_schema = schema.as_arrow()
     columns = [schema.find_field(f.source_id).name for f in spec.fields]
@@ -245,16 +253,20 @@ def _write_data_files(iceberg_table: Table, batch: pa.Table) -> list[str]:
                             sort_keys=[(c, "ascending") for c in columns])
     batch = batch.take(order)
     keys = list(zip(*(v.take(order).to_pylist() for v in values), strict=True))
-    paths = []
+    paths: list[str] = []
     start = 0
-    for end in range(1, len(keys) + 1):
-        if end < len(keys) and keys[end] == keys[start]:
-            continue
-        partition = "/".join(f"{f.name}={quote(str(v), safe='')}" for f, v in zip(spec.fields, keys[start],
-                                                                                strict=True))
-        path = f"{iceberg_table.location()}/data/{partition}/{uuid.uuid4()}.parquet"
-        with iceberg_table.io.new_output(path).create() as stream:
-            pq.write_table(batch.slice(start, end - start).cast(arrow_schema), stream)
-        paths.append(path)
-        start = end
+    try:
+        for end in range(1, len(keys) + 1):
+            if end < len(keys) and keys[end] == keys[start]:
+                continue
+            partition = "/".join(f"{f.name}={quote(str(v), safe='')}"
+                                 for f, v in zip(spec.fields, keys[start], strict=True))
+            path = f"{iceberg_table.location()}/data/{partition}/{uuid.uuid4()}.parquet"
+            paths.append(path)
+            with iceberg_table.io.new_output(path).create() as stream:
+                pq.write_table(batch.slice(start, end - start).cast(arrow_schema), stream)
+            start = end
+    except BaseException:
+        _delete_files(iceberg_table, paths)
+        raise
     return paths
