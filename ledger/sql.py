@@ -11,6 +11,9 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+# Execution option for read-only work: a deferred BEGIN, so readers never hold the write lock.
+READ_ONLY = "revloop_read_only"
+
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
@@ -33,6 +36,7 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        readonly = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine

@@ -5,7 +5,7 @@ Rows can only be inserted: SQLite triggers refuse UPDATE and DELETE on ledger_en
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 
 from ledger.entry import GENESIS_HASH, LedgerEntry, canonical_json, seal
-from ledger.sql import make_engine
+from ledger.sql import READ_ONLY, make_engine
 from ledger.verify import StoredRow, verify_chain
 
 metadata = MetaData()
@@ -133,19 +133,20 @@ class Ledger:
         return sealed
 
     def tenants(self) -> list[str]:
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             return list(conn.execute(select(ledger_entries.c.tenant).distinct()
                                      .order_by(ledger_entries.c.tenant)).scalars())
 
-    def rows(self, tenant: str) -> Iterator[StoredRow]:
+    def rows(self, tenant: str) -> list[StoredRow]:
+        """A tenant's rows exactly as stored, read in one read-only transaction."""
         query = text("SELECT seq, tenant, kind, actor, recorded_at, payload, payload_digest, "
                      "prev_hash, entry_hash FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
-        with self.engine.connect() as conn:
-            for r in conn.execute(query, {"t": tenant}):
-                yield StoredRow(seq=r.seq, tenant=r.tenant, kind=r.kind, actor=r.actor,
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            return [StoredRow(seq=r.seq, tenant=r.tenant, kind=r.kind, actor=r.actor,
                                 recorded_at=r.recorded_at, payload_json=r.payload,
                                 payload_digest=r.payload_digest, prev_hash=r.prev_hash,
                                 entry_hash=r.entry_hash)
+                    for r in conn.execute(query, {"t": tenant})]
 
     def entries(self, tenant: str, kind: str | None = None) -> list[LedgerEntry]:
         out = []
