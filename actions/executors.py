@@ -142,7 +142,7 @@ class ActionExecutor:
         recipient = args.get("recipient") or args.get("owner")
         if not recipient:
             account = self.crm.get_record(proposal.tenant, "accounts", proposal.account_id) or {}
-            recipient = account.get("owner")
+            recipient = account.get("owner_email") or account.get("owner")
         if not recipient:
             raise ValueError(f"notify.owner for account {proposal.account_id}: no recipient in the "
                              "arguments and the account has no owner in the CRM")
