@@ -43,32 +43,34 @@ def diff_frames(before: pl.DataFrame | None, after: pl.DataFrame, key: str,
 
     def hashed(frame: pl.DataFrame, tag: str) -> pl.DataFrame:
         row_hash = pl.struct(fields).hash() if fields else pl.lit(0, dtype=pl.UInt64)
-        return frame.select(pl.col(key).cast(pl.String), row_hash.alias(f"__h{tag}"),
+        return frame.select(pl.col(key).cast(pl.String).alias("__key"), row_hash.alias(f"__h{tag}"),
                             account.cast(pl.String).alias(f"__a{tag}"))
 
-    joined = hashed(before_frame, "b").join(hashed(after_frame, "a"), on=key, how="full", coalesce=True)
+    joined = hashed(before_frame, "b").join(hashed(after_frame, "a"), on="__key", how="full", coalesce=True)
     status = (pl.when(pl.col("__hb").is_null()).then(pl.lit(ChangeType.inserted.value))
               .when(pl.col("__ha").is_null()).then(pl.lit(ChangeType.deleted.value))
               .when(pl.col("__hb") != pl.col("__ha")).then(pl.lit(ChangeType.changed.value)))
-    joined = joined.with_columns(status.alias("change"), pl.coalesce("__aa", "__ab").alias("account_id")) \
+    joined = joined.with_columns(status.alias("change"), pl.coalesce("__aa", "__ab").alias("__account")) \
         .filter(pl.col("change").is_not_null())
     whole = joined.filter(pl.col("change") != ChangeType.changed.value).select(
-        pl.col(key).alias("entity_id"), "account_id", "change", pl.lit(None, dtype=pl.String).alias("field"),
-        pl.lit(None, dtype=pl.String).alias("before"), pl.lit(None, dtype=pl.String).alias("after"))
-    changed = joined.filter(pl.col("change") == ChangeType.changed.value).select(key, "account_id")
+        pl.col("__key").alias("entity_id"), pl.col("__account").alias("account_id"), "change",
+        pl.lit(None, dtype=pl.String).alias("field"), pl.lit(None, dtype=pl.String).alias("before"),
+        pl.lit(None, dtype=pl.String).alias("after"))
+    changed = joined.filter(pl.col("change") == ChangeType.changed.value).select("__key", "__account")
     if changed.height == 0 or not fields:
         return whole.sort("entity_id")
 
     def long(frame: pl.DataFrame, name: str) -> pl.DataFrame:
-        return frame.join(changed.select(key), on=key, how="semi").select(
-            pl.col(key).cast(pl.String), *[pl.col(c).cast(pl.String) for c in fields],
-        ).unpivot(index=key, variable_name="field", value_name=name)
+        keyed = frame.with_columns(pl.col(key).cast(pl.String).alias("__key"))
+        return keyed.join(changed.select("__key"), on="__key", how="semi").select(
+            "__key", *[pl.col(c).cast(pl.String) for c in fields],
+        ).unpivot(index="__key", variable_name="field", value_name=name)
 
-    per_field = long(before_frame, "before").join(long(after_frame, "after"), on=[key, "field"]) \
+    per_field = long(before_frame, "before").join(long(after_frame, "after"), on=["__key", "field"]) \
         .filter(pl.col("before").ne_missing(pl.col("after"))) \
-        .join(changed, on=key).select(
-            pl.col(key).alias("entity_id"), "account_id", pl.lit(ChangeType.changed.value).alias("change"),
-            "field", "before", "after")
+        .join(changed, on="__key").select(
+            pl.col("__key").alias("entity_id"), pl.col("__account").alias("account_id"),
+            pl.lit(ChangeType.changed.value).alias("change"), "field", "before", "after")
     return pl.concat([whole, per_field]).sort("entity_id", "field", nulls_last=False)
 
 

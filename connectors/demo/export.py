@@ -117,16 +117,13 @@ def _corrupt_usage(frame: pl.DataFrame, today: str, rate: float, rng: np.random.
     return pl.DataFrame(out, schema=frame.schema)
 
 
-def usage_frame(rows: list[tuple[int, str, str, int, int]], day_of: Any) -> pl.DataFrame:
+def usage_frame(rows: list[tuple[int, str, str, int, int]], epoch: date) -> pl.DataFrame:
     """(day index, account, product, active users, seats used) rows -> the telemetry export's frame."""
-    days, accounts, products, active, seats = zip(*rows, strict=True) if rows else ((), (), (), (), ())
-    return pl.DataFrame({
-        "account_ref": pl.Series(accounts, dtype=pl.String),
-        "product_sku": pl.Series(products, dtype=pl.String),
-        "usage_date": pl.Series([day_of(d).isoformat() for d in days], dtype=pl.String),
-        "active_users": pl.Series(active, dtype=pl.Int64),
-        "seats_used": pl.Series(seats, dtype=pl.Int64),
-    })
+    frame = pl.DataFrame(rows, schema={"day": pl.Int64, "account_ref": pl.String, "product_sku": pl.String,
+                                       "active_users": pl.Int64, "seats_used": pl.Int64}, orient="row")
+    usage_date = (pl.lit(epoch) + pl.duration(days=pl.col("day"))).dt.to_string("%Y-%m-%d")
+    return frame.select("account_ref", "product_sku", usage_date.alias("usage_date"), "active_users",
+                        "seats_used")
 
 
 def write_exports(root: Path, tenant: str, day: date, records: dict[str, dict[str, Record]],

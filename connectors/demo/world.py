@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from connectors.demo import state as st
-from connectors.demo.catalog import USAGE_WINDOW_DAYS, day_of, index_of
+from connectors.demo.catalog import EPOCH, USAGE_WINDOW_DAYS, day_of, index_of
 from connectors.demo.events import GroundTruthEvent
 from connectors.demo.export import usage_frame, write_exports
 from connectors.demo.generate import UsageDynamics, populate
@@ -185,7 +185,7 @@ class DemoWorld:
                     .order_by(st.usage_daily.c.day, st.usage_daily.c.account_id, st.usage_daily.c.product)
                 ).all()
                 write_exports(self.root, tenant, day_of(day), records,
-                              usage_frame([tuple(r) for r in rows], day_of), self.params.corruption_rate,
+                              usage_frame([tuple(r) for r in rows], EPOCH), self.params.corruption_rate,
                               _rng(self.params.seed, index, _EXPORT_STREAM, day))
             total = conn.execute(select(func.count()).select_from(st.events)).scalar_one()
         self._sync_ground_truth_file(total)
