@@ -51,8 +51,21 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid request: unknown status, missing rationale, malformed body."},
 }
 
-_DECISION_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": DecisionRequest.model_json_schema()}}}}
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """OpenAPI resolves $ref from the document root, so pydantic's local $defs are inlined."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {key: _inline_refs(value, defs) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    return node
+
+
+_SCHEMA = DecisionRequest.model_json_schema()
+_DECISION_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": _inline_refs({k: v for k, v in _SCHEMA.items() if k != "$defs"}, _SCHEMA.get("$defs", {}))}}}}
 
 
 def build_api_routes(web: ReviewWeb) -> APIRouter:

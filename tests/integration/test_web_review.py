@@ -261,3 +261,10 @@ def test_outbox_shows_notifications_sent(env: Env) -> None:
     page = env.client("rita").get("/outbox")
     assert page.status_code == 200 and "Usage dropped sharply" in page.text and "ana@acme.test" in page.text
     assert "Usage dropped sharply" not in env.client("gus").get("/outbox").text
+
+
+def test_openapi_is_self_contained_and_lists_the_api(env: Env) -> None:
+    spec = env.app.openapi()
+    assert {"/api/proposals", "/api/proposals/{proposal_id}", "/api/proposals/{proposal_id}/decisions",
+            "/healthz"} <= set(spec["paths"])
+    assert "#/$defs/" not in str(spec)
