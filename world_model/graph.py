@@ -87,10 +87,10 @@ class SituationGraph:
                 tv.upsert_edge(g, edge, props)
             for edge, (changed, cleared) in plan.edges_to_update.items():
                 tv.update_edge(g, edge, changed, cleared)
+            self._commit()
         except BaseException:
             self._abort()
             raise
-        self._commit()
         return GraphSyncStats(
             vertices_upserted=len(plan.vertices_to_add) + len(plan.vertices_to_update),
             edges_upserted=len(plan.edges_to_add) + len(plan.edges_to_update),
@@ -115,10 +115,10 @@ class SituationGraph:
                 label = ENTITY_LABELS.get(signal.entity_type)
                 if label is not None:
                     tv.upsert_edge(g, (ABOUT, key, vertex_key(signal.tenant, label, signal.entity_id)), {})
+            self._commit()
         except BaseException:
             self._abort()
             raise
-        self._commit()
         return len(unique) - len(known)
 
     def account_context(self, tenant: str, account_id: str) -> AccountContext:

@@ -43,6 +43,9 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+_INT_LIMIT = 2**62  # gremlite's integer range; Neptune's is wider
+
+
 class SnapshotError(ValueError):
     """The canonical tables handed to sync_snapshot cannot be projected safely."""
 
@@ -63,7 +66,11 @@ def to_scalar(value: Any) -> Scalar | None:
     """A graph property value: dates become ISO strings; None and NaN mean 'no property'."""
     if value is None:
         return None
-    if isinstance(value, bool | int | str):
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        if not -_INT_LIMIT <= value < _INT_LIMIT:
+            raise SnapshotError(f"integer {value} is out of the graph's range (±2^62)")
         return value
     if isinstance(value, float):
         return None if math.isnan(value) else value

@@ -79,6 +79,8 @@ def test_scalars_drop_nan_and_refuse_unknown_types() -> None:
     assert to_scalar(date(2026, 1, 2)) == "2026-01-02"
     with pytest.raises(SnapshotError, match="cannot store list"):
         to_scalar([1])
+    with pytest.raises(SnapshotError, match="out of the graph's range"):
+        to_scalar(-(2**62) - 1)
 
 
 def test_plan_writes_only_differences_and_never_drops_signals() -> None:
