@@ -1,0 +1,202 @@
+"""Perception's stages as the loop runs them: pull, normalize, check, sense. Each appends to the ledger.
+
+Every stage is idempotent: raw snapshots are immutable, normalized snapshots are rewritten whole,
+signals are deduplicated on their dedupe key, and a cursor per tenant records what was sensed."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Column, MetaData, String, Table, select, update
+from sqlalchemy import insert as sql_insert
+
+from connectors.records import RawSnapshot
+from ledger.sql import READ_ONLY, make_engine
+from ledger.store import Ledger, NewEntry
+from perception.contracts import Signal
+from perception.diff import diff_snapshots
+from perception.normalize import normalize
+from perception.signal_store import SignalStore
+from perception.signals import detect_signals, signals_from_changes
+from perception.snapshot_store import NormalizedSnapshotStore
+from perception.webhook_events import UnsupportedEvent, changes_from_webhook_event
+
+if TYPE_CHECKING:
+    from connectors.object_store import LocalObjectStore
+    from connectors.webhooks.inbox import WebhookInbox
+    from perception.expectations import QualityReport
+
+
+class DayPullConnector(Protocol):
+    """A connector that can pull each exported day (the demo connector; file drops)."""
+
+    source: str
+
+    def export_days(self, tenant: str) -> list[date]: ...
+
+    def pull(self, tenant: str, day: date | None = None) -> RawSnapshot: ...
+
+
+@dataclass(frozen=True)
+class PullReport:
+    tenant: str
+    source: str
+    pulled_at: datetime
+    uris: list[str]
+    row_counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class NormalizeReport:
+    tenant: str
+    pulled_at: datetime
+    row_counts: dict[str, int]
+    quarantine_reasons: dict[str, int]
+    quarantine_preview: list[str] = field(default_factory=list)
+
+
+def pull_new_snapshots(connector: DayPullConnector, raw_store: LocalObjectStore, ledger: Ledger,
+                       tenant: str) -> list[PullReport]:
+    """Pull every exported day not yet in the raw store (a missed run catches up, in order)."""
+    stored = set(raw_store.list_snapshots(tenant, connector.source))
+    reports = []
+    for day in connector.export_days(tenant):
+        snapshot = connector.pull(tenant, day)
+        if snapshot.pulled_at in stored:
+            continue
+        uris = raw_store.write_snapshot(snapshot)
+        report = PullReport(tenant, snapshot.source, snapshot.pulled_at, uris, snapshot.row_counts())
+        ledger.append(tenant, "snapshot.pulled", f"connector:{snapshot.source}", {
+            "pulled_at": snapshot.pulled_at.isoformat(), "uris": uris, "row_counts": report.row_counts})
+        reports.append(report)
+    return reports
+
+
+def normalize_new_snapshots(raw_store: LocalObjectStore, normalized_store: NormalizedSnapshotStore,
+                            ledger: Ledger, tenant: str, source: str) -> list[NormalizeReport]:
+    """Normalize each raw snapshot that has no normalized counterpart yet; quarantine bad rows."""
+    done = set(normalized_store.list(tenant))
+    reports = []
+    for pulled_at in raw_store.list_snapshots(tenant, source):
+        if pulled_at in done:
+            continue
+        ns = normalize(raw_store.read_snapshot(tenant, source, pulled_at))
+        normalized_store.write(ns)
+        reasons = Counter(f"{row['object']}: {row['reason']}" for row in ns.quarantine.iter_rows(named=True))
+        preview = [f"- `{tenant}` {row['object']} `{row['entity_id']}`: {row['reason']}"
+                   for row in ns.quarantine.head(10).iter_rows(named=True)]
+        ledger.append(tenant, "snapshot.normalized", "perception:normalize", {
+            "pulled_at": pulled_at.isoformat(), "row_counts": ns.row_counts(),
+            "quarantined": ns.quarantine.height, "quarantine_reasons": dict(reasons)})
+        reports.append(NormalizeReport(tenant, pulled_at, ns.row_counts(), dict(reasons), preview))
+    return reports
+
+
+def validate_latest_snapshots(normalized_store: NormalizedSnapshotStore,
+                              tenants: list[str]) -> list[QualityReport]:
+    """Run the expectation suite of every canonical table over each tenant's latest snapshot."""
+    import polars as pl
+
+    from perception.expectations import validate_table
+    from perception.schemas import SCHEMAS
+
+    latest = [ns for ns in (normalized_store.latest(t) for t in tenants) if ns is not None]
+    return [validate_table(name, pl.concat([ns.table(name) for ns in latest], how="vertical_relaxed")
+                           if latest else pl.DataFrame())
+            for name in SCHEMAS]
+
+
+_metadata = MetaData()
+_sense_cursor = Table(
+    "perception_sense_cursor", _metadata,
+    Column("tenant", String(128), primary_key=True),
+    Column("sensed_through", String(40), nullable=False),
+)
+
+
+class SenseCursor:
+    """Per tenant, the newest normalized snapshot already diffed into signals."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        _metadata.create_all(self.engine)
+
+    def get(self, tenant: str) -> datetime | None:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            value = conn.execute(select(_sense_cursor.c.sensed_through)
+                                 .where(_sense_cursor.c.tenant == tenant)).scalar()
+        return datetime.fromisoformat(value) if value else None
+
+    def set(self, tenant: str, sensed_through: datetime) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(_sense_cursor).where(_sense_cursor.c.tenant == tenant)
+                                .values(sensed_through=sensed_through.isoformat()))
+            if done.rowcount == 0:
+                conn.execute(sql_insert(_sense_cursor).values(
+                    tenant=tenant, sensed_through=sensed_through.isoformat()))
+
+
+def _ledger_signals(ledger: Ledger, signals: list[Signal], actor: str) -> None:
+    ledger.append_many([NewEntry(s.tenant, "signal.raised", actor,
+                                 {"signal_id": s.signal_id, **s.model_dump(mode="json")})
+                        for s in signals])
+
+
+def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_store: SignalStore,
+                           cursor: SenseCursor, ledger: Ledger, tenant: str) -> list[Signal]:
+    """Diff each new snapshot against the one before it and store the signals not seen before."""
+    sensed_through = cursor.get(tenant)
+    new: list[Signal] = []
+    for pulled_at in normalized_store.list(tenant):
+        if sensed_through is not None and pulled_at <= sensed_through:
+            continue
+        current = normalized_store.read(tenant, pulled_at)
+        if current is None:
+            continue
+        previous = normalized_store.previous(tenant, before=pulled_at)
+        if previous is not None:
+            changes = diff_snapshots(previous, current)
+            stored = signal_store.add_new(detect_signals(current, previous, changes))
+            _ledger_signals(ledger, stored, "perception:diff")
+            new.extend(stored)
+        cursor.set(tenant, pulled_at)
+    return new
+
+
+@dataclass(frozen=True)
+class WebhookSenseReport:
+    signals: list[Signal]
+    processed: int
+    dead_lettered: int
+
+
+def sense_webhook_signals(inbox: WebhookInbox, normalized_store: NormalizedSnapshotStore,
+                          signal_store: SignalStore, ledger: Ledger) -> WebhookSenseReport:
+    """Turn pending inbox events into signals; an event that cannot be understood is dead-lettered
+    with its error (kept, visible, re-drivable), never dropped."""
+    new: list[Signal] = []
+    processed, dead = [], 0
+    for event in inbox.pending():
+        try:
+            payload = json.loads(event.body)
+            changes = changes_from_webhook_event(event.tenant, payload, source=event.source)
+            found = signals_from_changes(event.tenant, event.source, event.received_at, changes,
+                                         context=normalized_store.latest(event.tenant))
+        except (UnsupportedEvent, ValueError) as exc:
+            inbox.mark_dead(event.id, f"{type(exc).__name__}: {exc}")
+            ledger.append(event.tenant, "webhook.dead_lettered", f"webhook:{event.source}",
+                          {"delivery_id": event.delivery_id, "error": str(exc)[:500]})
+            dead += 1
+            continue
+        stored = signal_store.add_new(found)
+        _ledger_signals(ledger, stored, f"webhook:{event.source}")
+        ledger.append(event.tenant, "webhook.processed", f"webhook:{event.source}",
+                      {"delivery_id": event.delivery_id, "signals": [s.signal_id for s in stored]})
+        new.extend(stored)
+        processed.append(event.id)
+        inbox.mark_processed([event.id])
+    return WebhookSenseReport(new, len(processed), dead)
