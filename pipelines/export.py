@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ledger.tables import ledger_entry_rows
+
 if TYPE_CHECKING:
     from actions.store import OperationalStore
     from ledger.iceberg import IcebergWarehouse
@@ -26,8 +28,6 @@ def export_to_warehouse(warehouse: IcebergWarehouse, signals: SignalStore, store
                                                 key=("tenant", "decision_id"))
     written["actions"] = warehouse.append_new("actions", store.action_rows(),
                                               key=("tenant", "idempotency_key"))
-    written["ledger_entries"] = warehouse.append_new("ledger_entries", [
-        {"tenant": e.tenant, "seq": e.seq, "kind": e.kind, "actor": e.actor,
-         "recorded_at": e.recorded_at, "entry_hash": e.entry_hash}
-        for tenant in ledger.tenants() for e in ledger.entries(tenant)], key=("tenant", "seq"))
+    written["ledger_entries"] = warehouse.append_new("ledger_entries", ledger_entry_rows(
+        e for tenant in ledger.tenants() for e in ledger.entries(tenant)), key=("tenant", "seq"))
     return written

@@ -14,6 +14,7 @@ from revloop.settings import Settings
 
 if TYPE_CHECKING:
     from actions.executors import ActionExecutor
+    from actions.review import ProposalReviewService
     from actions.store import OperationalStore
     from connectors.demo.connector import DemoConnector
     from connectors.demo.crm import DemoCrm
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from ledger.iceberg import IcebergWarehouse
     from ledger.store import Ledger
     from perception.signal_store import SignalStore
+    from perception.stage import SenseCursor
     from perception.snapshot_store import NormalizedSnapshotStore
     from world_model.graph import SituationGraph
     from world_model.memory import LanceDbMemory
@@ -49,6 +51,7 @@ class OperationalDbResource(dg.ConfigurableResource):
 
     def signals(self) -> SignalStore:
         from perception.signal_store import SignalStore
+    from perception.stage import SenseCursor
 
         return self._get("signals", SignalStore)
 
@@ -56,6 +59,19 @@ class OperationalDbResource(dg.ConfigurableResource):
         from actions.store import OperationalStore
 
         return self._get("proposals", OperationalStore)
+
+    def sense_cursor(self) -> SenseCursor:
+        from perception.stage import SenseCursor
+
+        return self._get("sense_cursor", SenseCursor)
+
+    def review_service(self, approval_ttl_hours: float) -> ProposalReviewService:
+        from datetime import UTC, datetime, timedelta
+
+        from actions.review import ProposalReviewService
+
+        return ProposalReviewService(self.proposals(), self.ledger(), lambda: datetime.now(UTC),
+                                     timedelta(hours=approval_ttl_hours))
 
     def inbox(self) -> WebhookInbox:
         from connectors.webhooks.inbox import WebhookInbox
@@ -162,6 +178,7 @@ class ExecutorResource(dg.ConfigurableResource):
 
     def executor(self, db: OperationalDbResource, world: DemoWorldResource) -> ActionExecutor:
         from actions.executors import ActionExecutor
+    from actions.review import ProposalReviewService
 
         return ActionExecutor(db.proposals(), db.ledger(), world.crm(), Path(self.artifacts_dir))
 

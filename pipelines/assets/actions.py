@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -21,7 +20,7 @@ def review_queue(context: dg.AssetExecutionContext, config: ReviewQueueConfig,
                  demo_world: DemoWorldResource, db: OperationalDbResource) -> dg.MaterializeResult:
     """Proposals waiting for a human decision in the review UI, per tenant; overdue ones expire."""
     store = db.proposals()
-    expired = store.expire_overdue(datetime.now(UTC), timedelta(hours=config.approval_ttl_hours))
+    expired = db.review_service(config.approval_ttl_hours).expire_overdue()
     per_tenant = {tenant: store.status_counts(tenant) for tenant in demo_world.tenants}
     pending = {tenant: counts.get("needs_approval", 0) for tenant, counts in per_tenant.items()}
     return dg.MaterializeResult(metadata={

@@ -101,10 +101,11 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
     new = []
     if config.from_snapshots:
         for tenant in demo_world.tenants:
-            new.extend(sense_snapshot_signals(lake.normalized(), db.signals(), db.ledger(), tenant))
+            new.extend(sense_snapshot_signals(lake.normalized(), db.signals(), db.sense_cursor(),
+                                              db.ledger(), tenant))
     dead = 0
     if config.from_webhooks:
-        webhook = sense_webhook_signals(db.inbox(), db.signals(), db.ledger())
+        webhook = sense_webhook_signals(db.inbox(), lake.normalized(), db.signals(), db.ledger())
         new.extend(webhook.signals)
         dead = webhook.dead_lettered
     by_kind = Counter(str(s.kind) for s in new)

@@ -1,0 +1,61 @@
+"""World-model stages as the loop runs them: sync the graph, remember new signals. Both ledgered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ledger.store import Ledger
+from perception.signal_store import SignalStore
+from perception.snapshot_store import NormalizedSnapshotStore
+from world_model.documents import signal_document
+from world_model.graph import SituationGraph
+from world_model.memory import SemanticMemory
+
+GRAPH_STAGE = "graph"
+MEMORY_STAGE = "memory"
+
+
+@dataclass(frozen=True)
+class GraphStageReport:
+    vertices_upserted: int = 0
+    edges_upserted: int = 0
+    vertices_removed: int = 0
+    edges_removed: int = 0
+    signals_linked: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def update_situation_graph(graph: SituationGraph, normalized_store: NormalizedSnapshotStore,
+                           signal_store: SignalStore, ledger: Ledger, tenant: str) -> GraphStageReport:
+    """Make the graph match the tenant's latest snapshot (only differences are written), then link
+    the signals it has not seen yet."""
+    latest = normalized_store.latest(tenant)
+    stats = graph.sync_snapshot(tenant, latest.tables) if latest is not None else None
+    pending = signal_store.unprocessed(GRAPH_STAGE, tenant)
+    linked = graph.record_signals(pending) if pending else 0
+    signal_store.mark_processed(GRAPH_STAGE, [s.signal_id for s in pending])
+    report = GraphStageReport(
+        vertices_upserted=stats.vertices_upserted if stats else 0,
+        edges_upserted=stats.edges_upserted if stats else 0,
+        vertices_removed=stats.vertices_removed if stats else 0,
+        edges_removed=stats.edges_removed if stats else 0,
+        signals_linked=linked, counts=graph.counts(tenant))
+    ledger.append(tenant, "graph.synced", "world_model:graph", {
+        "snapshot": latest.pulled_at.isoformat() if latest else None,
+        "vertices_upserted": report.vertices_upserted, "edges_upserted": report.edges_upserted,
+        "vertices_removed": report.vertices_removed, "edges_removed": report.edges_removed,
+        "signals_linked": linked})
+    return report
+
+
+def remember_new_signals(memory: SemanticMemory, signal_store: SignalStore, ledger: Ledger,
+                         tenant: str) -> int:
+    """Embed the narratives of signals not yet in memory (idempotent on the signal id)."""
+    pending = signal_store.unprocessed(MEMORY_STAGE, tenant)
+    if not pending:
+        return 0
+    upserted = memory.upsert([signal_document(s) for s in pending])
+    signal_store.mark_processed(MEMORY_STAGE, [s.signal_id for s in pending])
+    ledger.append(tenant, "memory.upserted", "world_model:memory",
+                  {"documents": [s.signal_id for s in pending]})
+    return upserted
