@@ -51,7 +51,6 @@ class OperationalDbResource(dg.ConfigurableResource):
 
     def signals(self) -> SignalStore:
         from perception.signal_store import SignalStore
-    from perception.stage import SenseCursor
 
         return self._get("signals", SignalStore)
 
@@ -178,7 +177,6 @@ class ExecutorResource(dg.ConfigurableResource):
 
     def executor(self, db: OperationalDbResource, world: DemoWorldResource) -> ActionExecutor:
         from actions.executors import ActionExecutor
-    from actions.review import ProposalReviewService
 
         return ActionExecutor(db.proposals(), db.ledger(), world.crm(), Path(self.artifacts_dir))
 
