@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from ledger.iceberg import IcebergWarehouse
     from ledger.store import Ledger
     from perception.signal_store import SignalStore
-    from perception.stage import SenseCursor
     from perception.snapshot_store import NormalizedSnapshotStore
+    from perception.stage import SenseCursor
     from world_model.graph import SituationGraph
     from world_model.memory import LanceDbMemory
 
