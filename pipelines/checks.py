@@ -1,6 +1,5 @@
 """Data-quality gates: great-expectations suites over the canonical tables, as blocking checks."""
 
-from __future__ import annotations
 
 import dagster as dg
 

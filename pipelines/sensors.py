@@ -1,7 +1,6 @@
 """Sensors: webhook inbox -> ingestion runs; new decisions -> executor runs. Both keep a cursor and
 key their runs so a retried tick never launches the same work twice."""
 
-from __future__ import annotations
 
 import dagster as dg
 

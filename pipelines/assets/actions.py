@@ -1,6 +1,5 @@
 """Action assets: the review queue humans work from, and the executors that act exactly once."""
 
-from __future__ import annotations
 
 from collections import Counter
 

@@ -1,6 +1,5 @@
 """Decisioning assets: proposals from the decision agent, classified by Cedar policy."""
 
-from __future__ import annotations
 
 from collections import Counter
 

@@ -1,6 +1,5 @@
 """Ledger assets: chain heads (verified), Iceberg tables for analysis, and the outcome report."""
 
-from __future__ import annotations
 
 import dagster as dg
 

@@ -1,6 +1,5 @@
 """Perception assets: the demo world's day, raw snapshots, normalized tables, signals."""
 
-from __future__ import annotations
 
 from collections import Counter
 

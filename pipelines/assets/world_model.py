@@ -1,6 +1,5 @@
 """World-model assets: the situation graph and the semantic memory, updated from new signals."""
 
-from __future__ import annotations
 
 import dagster as dg
 

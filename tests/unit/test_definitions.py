@@ -1,0 +1,34 @@
+"""The Definitions load, and every job, schedule and sensor resolves."""
+
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.definitions import build_definitions
+from pipelines.jobs import EXECUTE_JOB, LOOP_JOB, WEBHOOK_JOB
+from revloop.settings import load_settings
+
+
+def test_definitions_resolve_every_job_schedule_and_sensor(tmp_path: Path) -> None:
+    defs = build_definitions(load_settings(data_dir=tmp_path))
+    for name in (LOOP_JOB, WEBHOOK_JOB, EXECUTE_JOB):
+        assert defs.resolve_job_def(name) is not None
+    assert defs.resolve_schedule_def("demo_world_daily").job_name == LOOP_JOB
+    for name in ("webhook_inbox_sensor", "decided_actions_sensor"):
+        assert defs.resolve_sensor_def(name) is not None
+    keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+    assert {"demo_world_day", "raw_snapshots", "normalized_snapshots", "signals", "situation_graph",
+            "semantic_memory", "proposals", "policy_decisions", "review_queue", "action_executions",
+            "ledger_heads", "iceberg_tables", "outcome_report"} <= keys
+    graph = defs.resolve_asset_graph()
+    checks = {key.name for key in graph.asset_check_keys}
+    assert {"canonical_tables_meet_expectations", "ledger_chain_verifies"} <= checks
+
+
+def test_the_module_level_definitions_load_like_dagster_loads_them(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    monkeypatch.setenv("REVLOOP_DATA_DIR", str(tmp_path))
+    from pipelines.definitions import defs
+
+    loaded = defs()
+    assert isinstance(loaded, dg.Definitions)
