@@ -13,7 +13,8 @@ class GraphPath(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    steps: list[str]  # alternating vertex and edge descriptions, e.g. ["Account:a1", "WORKS_AT", "Contact:c3"]
+    # Alternating vertex and edge descriptions, e.g. ["Account:a1", "WORKS_AT", "Contact:c3"].
+    steps: list[str]
 
     def __str__(self) -> str:
         return " -> ".join(self.steps)

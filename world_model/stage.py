@@ -21,7 +21,7 @@ class GraphStageReport:
     edges_upserted: int = 0
     vertices_removed: int = 0
     edges_removed: int = 0
-    signals_linked: int = 0
+    signals_recorded: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -39,12 +39,12 @@ def update_situation_graph(graph: SituationGraph, normalized_store: NormalizedSn
         edges_upserted=stats.edges_upserted if stats else 0,
         vertices_removed=stats.vertices_removed if stats else 0,
         edges_removed=stats.edges_removed if stats else 0,
-        signals_linked=linked, counts=graph.counts(tenant))
+        signals_recorded=linked, counts=graph.counts(tenant))
     ledger.append(tenant, "graph.synced", "world_model:graph", {
         "snapshot": latest.pulled_at.isoformat() if latest else None,
         "vertices_upserted": report.vertices_upserted, "edges_upserted": report.edges_upserted,
         "vertices_removed": report.vertices_removed, "edges_removed": report.edges_removed,
-        "signals_linked": linked})
+        "signals_recorded": linked})
     return report
 
 

@@ -23,7 +23,7 @@ def situation_graph(context: dg.AssetExecutionContext, demo_world: DemoWorldReso
 
     metadata: dict[str, object] = {}
     totals = {"vertices_upserted": 0, "edges_upserted": 0, "vertices_removed": 0,
-              "edges_removed": 0, "signals_linked": 0}
+              "edges_removed": 0, "signals_recorded": 0}
     for tenant in demo_world.tenants:
         report = update_situation_graph(graph.graph(), lake.normalized(), db.signals(), db.ledger(),
                                         tenant)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from pathlib import Path
 
 import dagster as dg
 import pytest
