@@ -6,6 +6,7 @@ Iceberg reports counts that match the operational store."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import Counter
 
 import dagster as dg
@@ -135,6 +136,49 @@ def test_duckdb_over_iceberg_matches_the_operational_store(settings: Settings,
         assert 0 < reported[(tenant, "ledger_entries")] <= len(ledger.entries(tenant))
 
 
+def test_a_signed_webhook_becomes_a_signal_and_a_proposal(settings: Settings, first_loop: dict,
+                                                          instance: dg.DagsterInstance) -> None:
+    import json
+
+    from connectors.webhooks.verify import signed_headers
+    from perception.snapshot_store import NormalizedSnapshotStore
+    from pipelines.definitions import build_definitions
+    from pipelines.jobs import WEBHOOK_JOB
+    from pipelines.resources import OperationalDbResource
+    from pipelines.sensors import webhook_inbox_sensor
+    from revloop.wiring import ensure_webhook_secrets
+
+    tenant = TENANTS[1]
+    opportunities = NormalizedSnapshotStore(settings.paths.lake).latest(tenant).table("opportunities")
+    opp = opportunities.filter(opportunities["stage"].is_in(["proposal", "negotiation"])).row(0, named=True)
+    body = json.dumps({"type": "crm.record.changed", "object": "opportunities",
+                       "record_id": opp["opportunity_id"], "account_id": opp["account_id"],
+                       "changes": {"stage": {"before": opp["stage"], "after": "qualification"}}}).encode()
+    secret = ensure_webhook_secrets(settings).secrets_for(tenant, "demo")[-1]
+    client = TestClient(create_app(settings))
+    response = client.post("/webhooks/demo", params={"tenant": tenant}, content=body,
+                           headers={"content-type": "application/json",
+                                    **signed_headers(secret, "msg_e2e_1", int(time.time()),
+                                                     body)})
+    assert response.status_code == 202, response.text
+
+    db = OperationalDbResource(url=url(settings))
+    tick = webhook_inbox_sensor(dg.build_sensor_context(cursor="0", resources={"db": db}))
+    assert [r.run_key for r in tick.run_requests] == [f"inbox-{db.inbox().max_id()}"]
+    quiet = webhook_inbox_sensor(dg.build_sensor_context(cursor=tick.cursor, resources={"db": db}))
+    assert isinstance(quiet, dg.SkipReason)
+
+    job = build_definitions(settings).resolve_job_def(WEBHOOK_JOB)
+    assert job.execute_in_process(instance=instance).success
+    regressions = [s for s in SignalStore(url(settings)).list(tenant)
+                   if s.kind == "stage_regression" and s.entity_id == opp["opportunity_id"]]
+    assert len(regressions) == 1
+    proposals = OperationalStore(url(settings)).list(tenant, account_id=opp["account_id"], status=None)
+    assert any(regressions[0].signal_id in {c.ref for c in p.proposal.evidence} for p in proposals)
+    assert db.inbox().counts()["processed"] >= 1
+
+
+# Runs last: it breaks the globex chain on purpose.
 def test_the_ledger_verifies_and_a_hand_edit_is_named(settings: Settings, first_loop: dict) -> None:
     runner = CliRunner()
     env = {"REVLOOP_DATA_DIR": str(settings.data_dir), "REVLOOP_DEMO_TENANTS": ",".join(TENANTS)}
