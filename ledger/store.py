@@ -137,6 +137,13 @@ class Ledger:
             return list(conn.execute(select(ledger_entries.c.tenant).distinct()
                                      .order_by(ledger_entries.c.tenant)).scalars())
 
+    def heads(self) -> dict[str, tuple[int, str]]:
+        """(seq, entry_hash) of each tenant's newest entry, from the append cache (not verified)."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            rows = conn.execute(select(ledger_heads.c.tenant, ledger_heads.c.seq,
+                                       ledger_heads.c.entry_hash).order_by(ledger_heads.c.tenant))
+            return {r.tenant: (r.seq, r.entry_hash) for r in rows}
+
     def rows(self, tenant: str) -> list[StoredRow]:
         """A tenant's rows exactly as stored, read in one read-only transaction."""
         query = text("SELECT seq, tenant, kind, actor, recorded_at, payload, payload_digest, "

@@ -10,11 +10,8 @@ from pipelines.resources import OperationalDbResource, WarehouseResource
 @dg.asset(group_name="ledger", deps=[review_queue, action_executions], kinds={"sqlite"})
 def ledger_heads(context: dg.AssetExecutionContext, db: OperationalDbResource) -> dg.MaterializeResult:
     """The head of every tenant's hash chain (sequence and entry hash) after this run."""
-    ledger = db.ledger()
-    heads = {}
-    for tenant in ledger.tenants():
-        entries = ledger.entries(tenant)
-        heads[tenant] = {"seq": entries[-1].seq, "entry_hash": entries[-1].entry_hash} if entries else {}
+    heads = {tenant: {"seq": seq, "entry_hash": entry_hash}
+             for tenant, (seq, entry_hash) in db.ledger().heads().items()}
     return dg.MaterializeResult(metadata={
         "tenants": len(heads),
         "entries": sum(h.get("seq", 0) for h in heads.values()),

@@ -5,13 +5,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
-pytest.importorskip("perception.signal_store", reason="perception.signal_store has not landed yet")
-
-from revloop.app import create_app, session_secret  # noqa: E402
-from revloop.settings import load_settings  # noqa: E402
+from revloop.app import create_app, session_secret
+from revloop.settings import load_settings
 
 
 def test_app_serves_review_and_webhooks_on_a_fresh_data_dir(tmp_path: Path) -> None:

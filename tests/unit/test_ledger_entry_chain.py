@@ -172,3 +172,15 @@ def test_a_row_moved_to_another_tenant_is_refused(db: Path) -> None:
     with pytest.raises(LedgerVerificationError) as info:
         ledger.verify("acme")
     assert info.value.seq == 2
+
+
+def test_heads_name_each_tenants_newest_entry(tmp_path) -> None:
+    from ledger.store import Ledger
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'heads.sqlite'}")
+    for i in range(3):
+        ledger.append("acme", "k", "t", {"i": i})
+    last_globex = ledger.append("globex", "k", "t", {"i": 0})
+    heads = ledger.heads()
+    assert heads["acme"] == (3, ledger.entries("acme")[-1].entry_hash)
+    assert heads["globex"] == (1, last_globex.entry_hash)
