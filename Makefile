@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint clean-data help
+.PHONY: install run test test-fast lint bench clean-data help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +28,9 @@ test: install  ## install and run every test tier (unit, integration, e2e)
 
 test-fast: install  ## unit tests only
 	$(BIN)/pytest tests/unit -m "not slow"
+
+bench: install  ## run every benchmark in benchmarks/ (each prints figures and a ratio to its baseline)
+	@set -e; for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f; done
 
 lint: install  ## ruff
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ from typing import Protocol
 import polars as pl
 
 # Objects every CRM/telemetry pull connector returns (missing ones are empty frames).
-RAW_OBJECTS: tuple[str, ...] = ("accounts", "contacts", "opportunities", "usage")
+RAW_OBJECTS: tuple[str, ...] = ("accounts", "contacts", "opportunities", "activities", "usage")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,15 @@ from typing import Any
 
 import polars as pl
 
-from perception.schemas import CONTACT_STATUSES, KEYS, ROLES, SCHEMAS, STAGES
+from perception.schemas import (
+    ACTIVITY_TYPES,
+    CONTACT_STATUSES,
+    DIRECTIONS,
+    KEYS,
+    ROLES,
+    SCHEMAS,
+    STAGES,
+)
 
 SEATS_SANE_MAX = 1_000_000
 USERS_SANE_MAX = 1_000_000
@@ -57,6 +65,12 @@ def _specs(object_: str) -> list[tuple[str, dict[str, Any]]]:
         specs += [("ExpectColumnValuesToBeBetween", {"column": "amount", "min_value": 0}),
                   ("ExpectColumnValuesToBeInSet", {"column": "stage", "value_set": list(STAGES)}),
                   ("ExpectColumnValuesToMatchStrftimeFormat", {"column": "close_date",
+                                                               "strftime_format": "%Y-%m-%d"})]
+    elif object_ == "activities":
+        specs += [("ExpectColumnValuesToBeInSet", {"column": "type", "value_set": list(ACTIVITY_TYPES)}),
+                  ("ExpectColumnValuesToBeInSet", {"column": "direction", "value_set": list(DIRECTIONS)}),
+                  ("ExpectColumnValuesToNotBeNull", {"column": "occurred_on"}),
+                  ("ExpectColumnValuesToMatchStrftimeFormat", {"column": "occurred_on",
                                                                "strftime_format": "%Y-%m-%d"})]
     elif object_ == "usage":
         specs += [("ExpectColumnValuesToBeBetween", {"column": "active_users", "min_value": 0,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from perception.schemas import CONTACT_STATUSES, ROLES, STAGES
+from perception.schemas import ACTIVITY_TYPES, CONTACT_STATUSES, DIRECTIONS, ROLES, STAGES
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,17 @@ DEMO: SourceMapping = {
         ColumnSpec("amount", "Amount", "float", lo=0, hi=_MONEY_MAX),
         ColumnSpec("close_date", "CloseDate", "date"),
         ColumnSpec("owner_email", "OwnerEmail", "email"),
+        ColumnSpec("stage_changed_on", "LastStageChangeDate", "date"),
+    )),
+    "activities": ObjectMapping((
+        ColumnSpec("activity_id", "Id", "id", required=True),
+        ColumnSpec("account_id", "AccountId", "id", required=True),
+        ColumnSpec("opportunity_id", "OpportunityId", "id"),
+        ColumnSpec("contact_id", "WhoId", "id"),
+        ColumnSpec("type", "Type", "enum", required=True, allowed=ACTIVITY_TYPES),
+        ColumnSpec("direction", "Direction__c", "enum", required=True, allowed=DIRECTIONS),
+        ColumnSpec("subject", "Subject", "text"),
+        ColumnSpec("occurred_on", "ActivityDate", "date", required=True),
     )),
     "usage": ObjectMapping((
         ColumnSpec("account_id", "account_ref", "id", required=True),

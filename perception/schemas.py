@@ -12,6 +12,8 @@ CLOSED_STAGES: tuple[str, ...] = ("closed_won", "closed_lost")
 STAGES: tuple[str, ...] = OPEN_STAGES + CLOSED_STAGES
 ROLES: tuple[str, ...] = ("champion", "economic_buyer", "user")
 CONTACT_STATUSES: tuple[str, ...] = ("active", "departed")
+ACTIVITY_TYPES: tuple[str, ...] = ("note", "task", "email", "call", "meeting")
+DIRECTIONS: tuple[str, ...] = ("inbound", "outbound", "internal")  # inbound = the customer reached out
 
 ACCOUNTS = pl.Schema({
     "tenant": pl.String,
@@ -45,6 +47,7 @@ OPPORTUNITIES = pl.Schema({
     "amount": pl.Float64,
     "close_date": pl.Date,
     "owner_email": pl.String,
+    "stage_changed_on": pl.Date,  # when the deal entered its current stage; null when the source lacks it
 })
 
 USAGE = pl.Schema({
@@ -57,16 +60,31 @@ USAGE = pl.Schema({
     "seats_used": pl.Int64,
 })
 
+# Engagement with the account: CRM notes/tasks/emails/calls/meetings (HubSpot engagements, Salesforce Task).
+ACTIVITIES = pl.Schema({
+    "tenant": pl.String,
+    "activity_id": pl.String,
+    "account_id": pl.String,
+    "opportunity_id": pl.String,  # null when not tied to a deal
+    "contact_id": pl.String,  # null when not tied to a person
+    "type": pl.String,  # one of ACTIVITY_TYPES
+    "direction": pl.String,  # one of DIRECTIONS
+    "subject": pl.String,
+    "occurred_on": pl.Date,
+})
+
 SCHEMAS: dict[str, pl.Schema] = {
-    "accounts": ACCOUNTS, "contacts": CONTACTS, "opportunities": OPPORTUNITIES, "usage": USAGE,
+    "accounts": ACCOUNTS, "contacts": CONTACTS, "opportunities": OPPORTUNITIES, "activities": ACTIVITIES,
+    "usage": USAGE,
 }
 KEYS: dict[str, str] = {
     "accounts": "account_id", "contacts": "contact_id", "opportunities": "opportunity_id",
-    "usage": "usage_id",
+    "activities": "activity_id", "usage": "usage_id",
 }
 # Canonical table -> the entity type a signal about one of its rows names.
 ENTITY_TYPES: dict[str, str] = {
-    "accounts": "account", "contacts": "contact", "opportunities": "opportunity", "usage": "account",
+    "accounts": "account", "contacts": "contact", "opportunities": "opportunity", "activities": "account",
+    "usage": "account",
 }
 
 QUARANTINE = pl.Schema({

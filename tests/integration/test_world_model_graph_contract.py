@@ -74,7 +74,7 @@ def usage(tenant: str, account_id: str, product: str, day: date, active: int) ->
 def tables(accounts: list[dict], contacts: list[dict], opportunities: list[dict],
            usage_rows: list[dict]) -> dict[str, pl.DataFrame]:
     rows = {"accounts": accounts, "contacts": contacts, "opportunities": opportunities, "usage": usage_rows}
-    return {name: pl.DataFrame(rows[name], schema=SCHEMAS[name]) for name in SCHEMAS}
+    return {name: pl.DataFrame(rows.get(name, []), schema=SCHEMAS[name]) for name in SCHEMAS}
 
 
 def base_snapshot(tenant: str = "acme", canary: str = "") -> dict[str, pl.DataFrame]:
