@@ -4,6 +4,7 @@ only for rows whose hash differs (so a million unchanged rows cost one hash and 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
@@ -31,47 +32,86 @@ def _align(before: pl.DataFrame | None, after: pl.DataFrame) -> tuple[pl.DataFra
     return before.select(after.columns), after
 
 
+BEFORE_SUFFIX = "__before"
+
+
+@dataclass(frozen=True)
+class TableDiff:
+    """Two snapshots of one table, compared: whole inserted/deleted rows and changed rows side by side.
+
+    `changed` holds one row per changed record: the after-row's columns plus `<column>__before` for
+    every compared column, so a rule reads `amount` next to `amount__before` without a second join."""
+
+    key: str
+    fields: tuple[str, ...]
+    inserted: pl.DataFrame
+    deleted: pl.DataFrame
+    changed: pl.DataFrame
+
+    def counts(self) -> dict[str, int]:
+        return {"inserted": self.inserted.height, "deleted": self.deleted.height,
+                "changed": self.changed.height}
+
+
+def diff_wide(before: pl.DataFrame | None, after: pl.DataFrame, key: str,
+              ignore: Sequence[str] = ("tenant",)) -> TableDiff:
+    """Hash every row, join on the key, and read the full rows back only for records whose hash differs.
+
+    Keys must be unique in each frame. The hash is a fast filter; `changed` is confirmed field by field,
+    so a hash collision can never invent a change."""
+    before_frame, after_frame = _align(before, after)
+    fields = tuple(c for c in after_frame.columns if c != key and c not in ignore)
+    row_hash = pl.struct(list(fields)).hash() if fields else pl.lit(0, dtype=pl.UInt64)
+    # Row positions ride along the join, so the few rows that differ are gathered, not re-joined.
+    position = pl.int_range(pl.len())
+    status = before_frame.lazy().select(pl.col(key), row_hash.alias("__hb"), position.alias("__ib")) \
+        .join(after_frame.lazy().select(pl.col(key), row_hash.alias("__ha"),
+                                        position.alias("__ia")),
+              on=key, how="full", coalesce=True) \
+        .filter(pl.col("__hb").ne_missing(pl.col("__ha"))).collect()
+    inserted = after_frame[status.filter(pl.col("__hb").is_null())["__ia"].sort()]
+    deleted = before_frame[status.filter(pl.col("__ha").is_null())["__ib"].sort()]
+    both = status.filter(pl.col("__hb").is_not_null() & pl.col("__ha").is_not_null()).sort("__ia")
+    changed = pl.concat([
+        after_frame[both["__ia"]],
+        before_frame.select([pl.col(f).alias(f + BEFORE_SUFFIX) for f in fields])[both["__ib"]],
+    ], how="horizontal")
+    differs = [pl.col(f).ne_missing(pl.col(f + BEFORE_SUFFIX)) for f in fields]
+    changed = changed.filter(pl.any_horizontal(differs) if differs else pl.lit(False))
+    return TableDiff(key, fields, inserted, deleted, changed)
+
+
 def diff_frames(before: pl.DataFrame | None, after: pl.DataFrame, key: str,
                 ignore: Sequence[str] = ("tenant",)) -> pl.DataFrame:
     """Changes as a frame (CHANGES_SCHEMA): one row per inserted/deleted record and per changed field.
 
     `before`/`after` values are text (the column cast to String); keys must be unique in each frame."""
-    before_frame, after_frame = _align(before, after)
-    fields = [c for c in after_frame.columns if c != key and c not in ignore]
-    has_account = "account_id" in after_frame.columns
-    account = pl.col("account_id") if has_account else pl.lit(None, dtype=pl.String)
+    return long_changes(diff_wide(before, after, key, ignore))
 
-    def hashed(frame: pl.DataFrame, tag: str) -> pl.DataFrame:
-        row_hash = pl.struct(fields).hash() if fields else pl.lit(0, dtype=pl.UInt64)
-        return frame.select(pl.col(key).cast(pl.String).alias("__key"), row_hash.alias(f"__h{tag}"),
-                            account.cast(pl.String).alias(f"__a{tag}"))
 
-    joined = hashed(before_frame, "b").join(hashed(after_frame, "a"), on="__key", how="full", coalesce=True)
-    status = (pl.when(pl.col("__hb").is_null()).then(pl.lit(ChangeType.inserted.value))
-              .when(pl.col("__ha").is_null()).then(pl.lit(ChangeType.deleted.value))
-              .when(pl.col("__hb") != pl.col("__ha")).then(pl.lit(ChangeType.changed.value)))
-    joined = joined.with_columns(status.alias("change"), pl.coalesce("__aa", "__ab").alias("__account")) \
-        .filter(pl.col("change").is_not_null())
-    whole = joined.filter(pl.col("change") != ChangeType.changed.value).select(
-        pl.col("__key").alias("entity_id"), pl.col("__account").alias("account_id"), "change",
-        pl.lit(None, dtype=pl.String).alias("field"), pl.lit(None, dtype=pl.String).alias("before"),
-        pl.lit(None, dtype=pl.String).alias("after"))
-    changed = joined.filter(pl.col("change") == ChangeType.changed.value).select("__key", "__account")
-    if changed.height == 0 or not fields:
-        return whole.sort("entity_id")
+def long_changes(diff: TableDiff) -> pl.DataFrame:
+    key = diff.key
 
-    def long(frame: pl.DataFrame, name: str) -> pl.DataFrame:
-        keyed = frame.with_columns(pl.col(key).cast(pl.String).alias("__key"))
-        return keyed.join(changed.select("__key"), on="__key", how="semi").select(
-            "__key", *[pl.col(c).cast(pl.String) for c in fields],
-        ).unpivot(index="__key", variable_name="field", value_name=name)
+    def account(frame: pl.DataFrame) -> pl.Expr:
+        return (pl.col("account_id") if "account_id" in frame.columns
+                else pl.lit(None, dtype=pl.String)).cast(pl.String)
 
-    per_field = long(before_frame, "before").join(long(after_frame, "after"), on=["__key", "field"]) \
-        .filter(pl.col("before").ne_missing(pl.col("after"))) \
-        .join(changed, on="__key").select(
-            pl.col("__key").alias("entity_id"), pl.col("__account").alias("account_id"),
-            pl.lit(ChangeType.changed.value).alias("change"), "field", "before", "after")
-    return pl.concat([whole, per_field]).sort("entity_id", "field", nulls_last=False)
+    def whole(frame: pl.DataFrame, change: ChangeType) -> pl.DataFrame:
+        none = pl.lit(None, dtype=pl.String)
+        return frame.select(pl.col(key).cast(pl.String).alias("entity_id"),
+                            account(frame).alias("account_id"), pl.lit(change.value).alias("change"),
+                            none.alias("field"), none.alias("before"),
+                            none.alias("after"))
+
+    parts = [whole(diff.inserted, ChangeType.inserted), whole(diff.deleted, ChangeType.deleted)]
+    changed = diff.changed
+    for f in diff.fields:
+        parts.append(changed.filter(pl.col(f).ne_missing(pl.col(f + BEFORE_SUFFIX))).select(
+            pl.col(key).cast(pl.String).alias("entity_id"), account(changed).alias("account_id"),
+            pl.lit(ChangeType.changed.value).alias("change"), pl.lit(f).alias("field"),
+            pl.col(f + BEFORE_SUFFIX).cast(pl.String).alias("before"),
+            pl.col(f).cast(pl.String).alias("after")))
+    return pl.concat(parts).sort("entity_id", "field", nulls_last=False)
 
 
 def _typed(text: str | None, dtype: pl.DataType | None) -> Any:
