@@ -1,10 +1,20 @@
-"""Webhook ingress: Standard Webhooks v1 verification, per-tenant secrets and the durable inbox.
+"""Webhook ingress: Standard Webhooks v1 and HubSpot v3 verification, per-tenant secrets, the durable
+inbox port with its SQL and SQS adapters, group commit and backpressure.
 
 The FastAPI router lives in :mod:`connectors.webhooks.routes` (imported on its own so that pipeline
-code reading the inbox does not import the web stack). ``verify`` is not re-exported: the name is
-the submodule; call ``connectors.webhooks.verify.verify``."""
+code reading the inbox does not import the web stack), the SQS adapter in
+:mod:`connectors.webhooks.sqs_inbox` (imports boto3). ``verify`` is not re-exported: the name is the
+submodule; call ``connectors.webhooks.verify.verify``."""
 
-from connectors.webhooks.inbox import InboxEvent, InboxStorageError, WebhookInbox
+from connectors.webhooks.inbox import WebhookInbox
+from connectors.webhooks.port import (
+    DeadLetter,
+    InboxEvent,
+    InboxOverloadedError,
+    InboxStorageError,
+    NewDelivery,
+    WebhookInboxPort,
+)
 from connectors.webhooks.secrets import WebhookSecretFileError, WebhookSecretStore, ensure_local_secrets
 from connectors.webhooks.verify import (
     VerifiedDelivery,
@@ -14,10 +24,14 @@ from connectors.webhooks.verify import (
 )
 
 __all__ = [
+    "DeadLetter",
     "InboxEvent",
+    "InboxOverloadedError",
     "InboxStorageError",
+    "NewDelivery",
     "VerifiedDelivery",
     "WebhookInbox",
+    "WebhookInboxPort",
     "WebhookSecretFileError",
     "WebhookSecretStore",
     "WebhookVerificationError",

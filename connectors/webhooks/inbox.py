@@ -1,136 +1,111 @@
 """The durable webhook inbox: verified deliveries stored once per (tenant, delivery id), then processed.
 
-A delivery is written here before the sender gets its 2xx, so an acknowledged event is never lost.
-Senders retry (at-least-once), so a repeated id is a no-op. Events that keep failing are marked dead
-with their error and kept: nothing is dropped silently."""
+A delivery is written here before the sender gets its 2xx, so an acknowledged event is never lost:
+``ledger.sql.make_engine`` opens SQLite in WAL mode with ``synchronous=FULL``, so every commit is
+fsync'd before it returns (the group committer batches many deliveries into one such commit).
+Senders retry (at-least-once), so a repeated id is a no-op. Events that keep failing become dead
+letters with their error and are kept, listable and re-drivable: nothing is dropped silently."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import (
-    CheckConstraint,
-    Column,
-    Index,
-    Insert,
-    Integer,
-    MetaData,
-    Select,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Insert, Select, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.sql import make_engine
-
-InboxStatus = Literal["pending", "processed", "dead"]
-STATUSES: tuple[InboxStatus, ...] = ("pending", "processed", "dead")
-MAX_ERROR_CHARS = 4000
-
-metadata = MetaData()
-
-webhook_inbox = Table(
-    "webhook_inbox", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tenant", String(128), nullable=False),
-    Column("source", String(64), nullable=False),
-    Column("delivery_id", String(256), nullable=False),
-    Column("received_at", String(40), nullable=False),
-    Column("body", Text, nullable=False),
-    Column("status", String(16), nullable=False, default="pending"),
-    Column("error", Text, nullable=True),
-    Column("attempts", Integer, nullable=False, default=0),
-    UniqueConstraint("tenant", "delivery_id", name="uq_webhook_inbox_tenant_delivery"),
-    CheckConstraint("status IN ('pending', 'processed', 'dead')", name="ck_webhook_inbox_status"),
-    Index("ix_webhook_inbox_status_id", "status", "id"),
+from connectors.webhooks.inbox_schema import (
+    create_or_migrate,
+    dead_letter_of,
+    event_of,
+    new_row,
+    webhook_inbox,
 )
+from connectors.webhooks.port import (
+    MAX_ERROR_CHARS,
+    STATUSES,
+    DeadLetter,
+    InboxEvent,
+    InboxStatus,
+    InboxStorageError,
+    NewDelivery,
+)
+from ledger.sql import READ_ONLY, make_engine
 
+__all__ = ["InboxEvent", "InboxStatus", "InboxStorageError", "WebhookInbox"]
 
-class InboxStorageError(RuntimeError):
-    """The inbox database could not take the write; the sender should retry later."""
-
-
-@dataclass(frozen=True)
-class InboxEvent:
-    id: int
-    tenant: str
-    source: str
-    delivery_id: str
-    received_at: datetime
-    body: bytes
-    status: InboxStatus
-    error: str | None
-    attempts: int = 0
+c = webhook_inbox.c
 
 
 class WebhookInbox:
     """SQLite (WAL) locally, PostgreSQL in AWS; the same SQLAlchemy Core statements for both."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, max_attempts: int = 5, clock: Callable[[], float] = time.time) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        if self.engine.dialect.name not in ("sqlite", "postgresql"):
+            raise ValueError(f"the webhook inbox needs SQLite or PostgreSQL, not "
+                             f"{self.engine.dialect.name}")
+        self.max_attempts = max_attempts
+        self._clock = clock
+        create_or_migrate(self.engine)
+
+    # -- storing (the receiver) -------------------------------------------------------------------
 
     def store(self, tenant: str, source: str, delivery_id: str, received_at: datetime,
-              body: bytes) -> bool:
+              body: bytes, trace_id: str | None = None) -> bool:
         """Store a verified delivery; True if new, False for a duplicate (which changes nothing)."""
-        if received_at.tzinfo is None:
-            raise ValueError("received_at must be timezone-aware; pass datetime.now(UTC)")
-        try:
-            text_body = body.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"webhook body is not UTF-8 (byte {exc.start}); senders must send "
-                             "UTF-8 JSON") from None
-        row = {"tenant": tenant, "source": source, "delivery_id": delivery_id,
-               "received_at": received_at.astimezone(UTC).isoformat(), "body": text_body,
-               "status": "pending", "attempts": 0}
+        return self.store_many([NewDelivery(tenant, source, delivery_id, received_at, body, trace_id)])[0]
+
+    def store_many(self, deliveries: Sequence[NewDelivery]) -> list[bool]:
+        """Store deliveries in one fsync'd transaction; per delivery True if new, False if a duplicate
+        (also of an earlier delivery in the same batch)."""
+        if not deliveries:
+            return []
+        rows = [new_row(d) for d in deliveries]
+        statement = self._insert_new()
         try:
             with self.engine.begin() as conn:
-                return conn.execute(self._insert_new(), row).rowcount == 1
-        except IntegrityError:
-            return False  # dialects without ON CONFLICT: the unique constraint is the dedupe
+                return [conn.execute(statement, row).rowcount == 1 for row in rows]
         except SQLAlchemyError as exc:
-            raise InboxStorageError(f"webhook inbox write failed: {type(exc.orig or exc).__name__}: "
-                                    f"{exc.orig or exc}") from exc
+            cause = getattr(exc, "orig", None) or exc
+            raise InboxStorageError(f"webhook inbox write failed: {type(cause).__name__}: {cause}") from exc
 
     def _insert_new(self) -> Insert:
-        keys = [webhook_inbox.c.tenant, webhook_inbox.c.delivery_id]
-        if self.engine.dialect.name == "sqlite":
-            return sqlite.insert(webhook_inbox).on_conflict_do_nothing(index_elements=keys)
-        if self.engine.dialect.name == "postgresql":
-            return postgresql.insert(webhook_inbox).on_conflict_do_nothing(index_elements=keys)
-        return insert(webhook_inbox)
+        keys = [c.tenant, c.delivery_id]
+        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
+        return dialect.insert(webhook_inbox).on_conflict_do_nothing(index_elements=keys)
+
+    def backlog_by_tenant(self) -> dict[str, int]:
+        with self._reader() as conn:
+            rows = conn.execute(select(c.tenant, func.count()).where(c.status == "pending")
+                                .group_by(c.tenant)).all()
+        return {tenant: int(n) for tenant, n in rows}
+
+    # -- reading by cursor (the Dagster sensor and the webhook stage) -----------------------------
 
     def pending(self, limit: int = 500, tenant: str | None = None) -> list[InboxEvent]:
         """The oldest pending events first, optionally of one tenant."""
-        query = select(webhook_inbox).where(webhook_inbox.c.status == "pending")
+        query = select(webhook_inbox).where(c.status == "pending")
         if tenant is not None:
-            query = query.where(webhook_inbox.c.tenant == tenant)
-        return self._events(query.order_by(webhook_inbox.c.id).limit(limit))
+            query = query.where(c.tenant == tenant)
+        return self._events(query.order_by(c.id).limit(limit))
 
     def max_id(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.max(webhook_inbox.c.id))).scalar() or 0)
+        with self._reader() as conn:
+            return int(conn.execute(select(func.max(c.id))).scalar() or 0)
 
     def pending_after(self, cursor_id: int, limit: int | None = None) -> list[InboxEvent]:
         """Pending events with id > cursor_id in id order (a sensor's cursor is the last id seen)."""
-        query = (select(webhook_inbox)
-                 .where(webhook_inbox.c.status == "pending", webhook_inbox.c.id > cursor_id)
-                 .order_by(webhook_inbox.c.id))
+        query = select(webhook_inbox).where(c.status == "pending", c.id > cursor_id).order_by(c.id)
         return self._events(query if limit is None else query.limit(limit))
 
     def get(self, id: int) -> InboxEvent | None:
-        events = self._events(select(webhook_inbox).where(webhook_inbox.c.id == id))
+        events = self._events(select(webhook_inbox).where(c.id == id))
         return events[0] if events else None
 
     def mark_processed(self, ids: Sequence[int]) -> int:
@@ -138,53 +113,117 @@ class WebhookInbox:
         if not ids:
             return 0
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(webhook_inbox)
-                .where(webhook_inbox.c.id.in_(list(ids)), webhook_inbox.c.status == "pending")
-                .values(status="processed", error=None, attempts=webhook_inbox.c.attempts + 1))
-            return done.rowcount
+            return conn.execute(update(webhook_inbox).where(c.id.in_(list(ids)), c.status == "pending")
+                                .values(status="processed", error=None, leased_until=None,
+                                        attempts=c.attempts + 1)).rowcount
 
     def mark_dead(self, id: int, error: str) -> None:
-        """Park a poison event with its error; it is kept for inspection and never retried."""
+        """Park a poison event with its error; it is kept for inspection and re-drivable."""
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(webhook_inbox).where(webhook_inbox.c.id == id)
-                .values(status="dead", error=error[:MAX_ERROR_CHARS],
-                        attempts=webhook_inbox.c.attempts + 1))
+            done = conn.execute(update(webhook_inbox).where(c.id == id)
+                                .values(status="dead", error=error[:MAX_ERROR_CHARS], leased_until=None,
+                                        attempts=c.attempts + 1))
             if done.rowcount == 0:
                 raise KeyError(f"no webhook inbox event with id {id}")
 
     def record_failure(self, id: int, error: str, max_attempts: int) -> InboxStatus:
         """Count a failed processing attempt; the event goes dead at ``max_attempts``."""
         with self.engine.begin() as conn:
-            found = conn.execute(select(webhook_inbox.c.attempts, webhook_inbox.c.status)
-                                 .where(webhook_inbox.c.id == id)).first()
+            found = conn.execute(select(c.attempts, c.status).where(c.id == id)).first()
             if found is None:
                 raise KeyError(f"no webhook inbox event with id {id}")
             if found.status != "pending":
                 raise ValueError(f"webhook inbox event {id} is already {found.status}; only pending "
                                  "events can fail")
-            attempts = int(found.attempts)
-            status: InboxStatus = "dead" if attempts + 1 >= max_attempts else "pending"
-            conn.execute(update(webhook_inbox).where(webhook_inbox.c.id == id)
-                         .values(status=status, error=error[:MAX_ERROR_CHARS], attempts=attempts + 1))
+            attempts = int(found.attempts) + 1
+            status: InboxStatus = "dead" if attempts >= max_attempts else "pending"
+            conn.execute(update(webhook_inbox).where(c.id == id)
+                         .values(status=status, error=error[:MAX_ERROR_CHARS], attempts=attempts,
+                                 leased_until=None))
             return status
 
     def counts(self) -> dict[str, int]:
         """Events by status, every status present (zero when none)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(webhook_inbox.c.status, func.count())
-                                .group_by(webhook_inbox.c.status)).all()
+        with self._reader() as conn:
+            rows = conn.execute(select(c.status, func.count()).group_by(c.status)).all()
         out = dict.fromkeys(STATUSES, 0)
         out.update({status: int(n) for status, n in rows})
         return out
 
+    # -- leasing consumers (the port; same semantics as an SQS queue with a redrive policy) ---------
+
+    def receive(self, limit: int = 10, lease_seconds: float = 30.0) -> list[InboxEvent]:
+        """Lease the oldest pending events; each receive counts as an attempt, and an event leased
+        ``max_attempts`` times without an ack (its consumer crashed) becomes a dead letter."""
+        now = self._clock()
+        with self.engine.begin() as conn:
+            conn.execute(update(webhook_inbox)
+                         .where(c.status == "pending", c.leased_until < now,
+                                c.attempts >= self.max_attempts)
+                         .values(status="dead", leased_until=None,
+                                 error=func.coalesce(c.error, f"leased {self.max_attempts} times without "
+                                                     "an ack or a recorded failure (consumer crashed?)")))
+            free = (c.leased_until.is_(None)) | (c.leased_until < now)
+            ids = list(conn.execute(select(c.id).where(c.status == "pending", free)
+                                    .order_by(c.id).limit(limit)).scalars())
+            if not ids:
+                return []
+            conn.execute(update(webhook_inbox).where(c.id.in_(ids))
+                         .values(leased_until=now + lease_seconds, attempts=c.attempts + 1))
+            rows = conn.execute(select(webhook_inbox).where(c.id.in_(ids)).order_by(c.id)).all()
+        return [event_of(row) for row in rows]
+
+    def ack(self, events: Sequence[InboxEvent]) -> int:
+        if not events:
+            return 0
+        with self.engine.begin() as conn:
+            return conn.execute(update(webhook_inbox)
+                                .where(c.id.in_([e.id for e in events]), c.status == "pending")
+                                .values(status="processed", error=None, leased_until=None)).rowcount
+
+    def fail(self, event: InboxEvent, error: str) -> InboxStatus:
+        with self.engine.begin() as conn:
+            found = conn.execute(select(c.attempts, c.status).where(c.id == event.id)).first()
+            if found is None:
+                raise KeyError(f"no webhook inbox event with id {event.id}")
+            if found.status != "pending":
+                raise ValueError(f"webhook inbox event {event.id} is already {found.status}; only "
+                                 "pending events can fail")
+            status: InboxStatus = "dead" if int(found.attempts) >= self.max_attempts else "pending"
+            conn.execute(update(webhook_inbox).where(c.id == event.id)
+                         .values(status=status, error=error[:MAX_ERROR_CHARS], leased_until=None))
+            return status
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        with self._reader() as conn:
+            rows = conn.execute(select(webhook_inbox).where(c.status == "dead").order_by(c.id)
+                                .limit(limit)).all()
+        return [dead_letter_of(row) for row in rows]
+
+    def redrive(self, ids: Sequence[str] | None = None) -> int:
+        """Back to pending with fresh attempts; the last error is kept until the event succeeds.
+        Unknown ids (or ids of events that are not dead) raise KeyError and change nothing."""
+        query = update(webhook_inbox).where(c.status == "dead")
+        with self.engine.begin() as conn:
+            if ids is not None:
+                wanted = {_row_id(i) for i in ids}
+                dead = set(conn.execute(select(c.id).where(c.id.in_(wanted), c.status == "dead"))
+                           .scalars())
+                if missing := sorted(wanted - dead):
+                    raise KeyError(f"no dead letter with id {', '.join(map(str, missing))}; list them "
+                                   "with 'revloop webhooks dlq list'")
+                query = query.where(c.id.in_(wanted))
+            return conn.execute(query.values(status="pending", attempts=0, leased_until=None)).rowcount
+
     def _events(self, query: Select[Any]) -> list[InboxEvent]:
-        with self.engine.connect() as conn:
-            return [_event(row) for row in conn.execute(query)]
+        with self._reader() as conn:
+            return [event_of(row) for row in conn.execute(query)]
+
+    def _reader(self) -> Any:
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
 
 
-def _event(row: Row[Any]) -> InboxEvent:
-    return InboxEvent(id=row.id, tenant=row.tenant, source=row.source, delivery_id=row.delivery_id,
-                      received_at=datetime.fromisoformat(row.received_at), body=row.body.encode("utf-8"),
-                      status=row.status, error=row.error, attempts=row.attempts)
+def _row_id(value: str) -> int:
+    if not value.isdigit():
+        raise KeyError(f"dead letter ids of the SQL inbox are integers, got {value!r}")
+    return int(value)

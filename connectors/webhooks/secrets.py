@@ -1,5 +1,8 @@
 """Per-tenant, per-source webhook signing secrets, kept in a 0600 JSON file.
 
+Two kinds of value: ``whsec_<base64>`` (Standard Webhooks, generated here) and ``hsv3_<client secret>``
+(a HubSpot app's client secret, issued by HubSpot and registered with :meth:`WebhookSecretStore.add`).
+
 Several secrets may be active at once (rotation: add the new one, let senders switch, retire the old).
 Secret values never appear in reprs, logs or error messages. The file is re-read when it changes on
 disk, so a rotation done by another process (the CLI) reaches a running receiver."""
@@ -16,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from connectors.webhooks.hubspot import HUBSPOT_SECRET_PREFIX, client_secret_of, is_hubspot_secret
 from connectors.webhooks.verify import SECRET_PREFIX, InvalidWebhookSecretError, secret_key
 
 SecretMap = dict[str, dict[str, list[str]]]
@@ -62,6 +66,15 @@ class WebhookSecretStore:
         secret = new_secret()
         self._change(lambda current: current + [secret], tenant, source)
         return secret
+
+    def add(self, tenant: str, source: str, secret: str) -> None:
+        """Accept a secret issued elsewhere (a HubSpot app's ``hsv3_<client secret>``, or a
+        ``whsec_`` secret a sender generated) next to the active ones."""
+        _validated({tenant: {source: [secret]}}, "the added secret")
+
+        def with_secret(current: list[str]) -> list[str]:
+            return current if secret in current else current + [secret]
+        self._change(with_secret, tenant, source)
 
     def retire(self, tenant: str, source: str, secret: str) -> None:
         """Stop accepting ``secret``; deliveries signed only with it are rejected from now on."""
@@ -164,6 +177,13 @@ def _validated(data: Any, where: str) -> SecretMap:
                 raise WebhookSecretFileError(f"webhook secrets in {where}: tenant '{tenant}', source "
                                              f"'{source}' is not a list of strings; {shape}")
             for index, value in enumerate(values):
+                if is_hubspot_secret(value):
+                    if not _usable_client_secret(client_secret_of(value)):
+                        raise WebhookSecretFileError(
+                            f"webhook secrets in {where}: tenant '{tenant}', source '{source}', secret "
+                            f"#{index + 1} is not '{HUBSPOT_SECRET_PREFIX}' followed by the app's "
+                            "client secret (8+ printable ASCII characters, no spaces)")
+                    continue
                 try:
                     if not value.startswith(SECRET_PREFIX):
                         raise InvalidWebhookSecretError("missing prefix")
@@ -175,6 +195,10 @@ def _validated(data: Any, where: str) -> SecretMap:
             if values:
                 out.setdefault(str(tenant), {})[str(source)] = list(values)
     return out
+
+
+def _usable_client_secret(value: str) -> bool:
+    return len(value) >= 8 and value.isascii() and value.isprintable() and " " not in value
 
 
 def _write(path: Path, secrets: SecretMap) -> None:

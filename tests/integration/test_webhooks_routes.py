@@ -60,8 +60,10 @@ def receiver(tmp_path: Path) -> Iterator[Receiver]:
 def test_a_verified_delivery_is_stored_then_accepted(receiver: Receiver) -> None:
     response = receiver.post()
     assert response.status_code == 202
-    assert response.json() == {"status": "accepted", "delivery_id": "msg_1"}
+    answer = response.json()
+    assert {k: answer[k] for k in ("status", "delivery_id")} == {"status": "accepted", "delivery_id": "msg_1"}
     assert receiver.stored() == [("acme", "msg_1", BODY)]
+    assert receiver.inbox.pending()[0].trace_id == answer["trace_id"]
 
 
 def test_a_repeated_delivery_answers_200_duplicate_and_stores_nothing_more(receiver: Receiver) -> None:

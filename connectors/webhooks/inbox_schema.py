@@ -1,0 +1,87 @@
+"""The SQL inbox table, its additive migrations and row conversion (SQLite WAL / PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    text,
+)
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from connectors.webhooks.port import DeadLetter, InboxEvent, NewDelivery
+
+metadata = MetaData()
+
+webhook_inbox = Table(
+    "webhook_inbox", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(128), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("delivery_id", String(256), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("error", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("trace_id", String(64), nullable=True),
+    Column("leased_until", Float, nullable=True),
+    UniqueConstraint("tenant", "delivery_id", name="uq_webhook_inbox_tenant_delivery"),
+    CheckConstraint("status IN ('pending', 'processed', 'dead')", name="ck_webhook_inbox_status"),
+    Index("ix_webhook_inbox_status_id", "status", "id"),
+    Index("ix_webhook_inbox_status_tenant", "status", "tenant"),
+)
+
+# Columns added after the first release; databases created before them get them on open.
+_ADDED_COLUMNS = {"trace_id": "VARCHAR(64)", "leased_until": "FLOAT"}
+
+
+def create_or_migrate(engine: Engine) -> None:
+    metadata.create_all(engine)
+    present = {column["name"] for column in inspect(engine).get_columns("webhook_inbox")}
+    for name, sql_type in _ADDED_COLUMNS.items():
+        if name in present:
+            continue
+        try:
+            with engine.begin() as conn:
+                conn.execute(text(f"ALTER TABLE webhook_inbox ADD COLUMN {name} {sql_type}"))
+        except (OperationalError, ProgrammingError):
+            # Another process added it between our look and our ALTER; anything else is real.
+            if name not in {c["name"] for c in inspect(engine).get_columns("webhook_inbox")}:
+                raise
+    for index in webhook_inbox.indexes:
+        index.create(engine, checkfirst=True)
+
+
+def new_row(delivery: NewDelivery) -> dict[str, Any]:
+    return {"tenant": delivery.tenant, "source": delivery.source, "delivery_id": delivery.delivery_id,
+            "received_at": delivery.received_at.astimezone(UTC).isoformat(),
+            "body": delivery.body.decode("utf-8"), "status": "pending", "attempts": 0,
+            "trace_id": delivery.trace_id}
+
+
+def event_of(row: Row[Any]) -> InboxEvent:
+    return InboxEvent(id=row.id, tenant=row.tenant, source=row.source, delivery_id=row.delivery_id,
+                      received_at=datetime.fromisoformat(row.received_at), body=row.body.encode("utf-8"),
+                      status=row.status, error=row.error, attempts=row.attempts, trace_id=row.trace_id,
+                      handle=str(row.id))
+
+
+def dead_letter_of(row: Row[Any]) -> DeadLetter:
+    return DeadLetter(id=str(row.id), tenant=row.tenant, source=row.source, delivery_id=row.delivery_id,
+                      received_at=datetime.fromisoformat(row.received_at), body=row.body.encode("utf-8"),
+                      error=row.error, attempts=row.attempts, trace_id=row.trace_id)

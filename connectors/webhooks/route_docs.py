@@ -1,0 +1,34 @@
+"""OpenAPI descriptions of every answer the webhook route gives (schemathesis checks against them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR_BODY = {"type": "object", "required": ["error", "message"],
+               "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+_ERROR = {"application/json": {"schema": _ERROR_BODY}}
+_ACCEPTED = {"application/json": {"schema": {
+    "type": "object", "required": ["status", "trace_id"],
+    "properties": {"status": {"type": "string", "enum": ["accepted", "duplicate"]},
+                   "trace_id": {"type": "string"}, "delivery_id": {"type": "string"},
+                   "events": {"type": "integer"}, "stored": {"type": "integer"}}}}}
+_RETRY = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
+
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Duplicate delivery id(s) for this tenant: already stored, nothing changed.",
+          "content": _ACCEPTED},
+    202: {"description": "Stored durably; `trace_id` is the W3C trace id (from `traceparent` or new).",
+          "content": _ACCEPTED},
+    400: {"description": "Verified, but the body is not what the source sends (`invalid_payload`) or "
+                         "the delivery id is unusable (`invalid_delivery_id`).", "content": _ERROR},
+    401: {"description": "Verification failed: `missing_header`, `invalid_timestamp`, "
+                         "`timestamp_out_of_tolerance` or `no_matching_signature`.", "content": _ERROR},
+    404: {"description": "Unknown source, or no secret configured for this tenant and source.",
+          "content": _ERROR},
+    413: {"description": "Body larger than the receiver's limit.", "content": _ERROR},
+    415: {"description": "Content-Type is not application/json.", "content": _ERROR},
+    429: {"description": "This tenant's inbox backlog is over its high-water mark; retry after "
+                         "`Retry-After` s.", "content": _ERROR, "headers": _RETRY},
+    503: {"description": "Inbox backlog full, receiver overloaded or storage unavailable; retry after "
+                         "`Retry-After` s.", "content": _ERROR, "headers": _RETRY},
+}
