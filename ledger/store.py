@@ -4,8 +4,9 @@ Rows can only be inserted: SQLite triggers refuse UPDATE and DELETE on ledger_en
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,9 +25,11 @@ from sqlalchemy import (
     update,
 )
 
-from ledger.entry import GENESIS_HASH, LedgerEntry, canonical_json, seal
+from ledger.canonical import canonical_bytes
+from ledger.entry import GENESIS_HASH, LedgerEntry
+from ledger.header import entry_header_bytes
 from ledger.sql import READ_ONLY, make_engine
-from ledger.verify import StoredRow, verify_chain
+from ledger.verify import RowTuple, StoredRow, chain_leaves
 
 metadata = MetaData()
 
@@ -96,8 +99,9 @@ class Ledger:
         """Append in one transaction; entries of a tenant chain in the order given."""
         if not items:
             return []
-        now = datetime.now(UTC)
+        now = datetime.now(UTC).isoformat()
         sealed: list[LedgerEntry] = []
+        sha256 = hashlib.sha256
         with self.engine.begin() as conn:
             heads: dict[str, tuple[int, str]] = {}
             for tenant in {item.tenant for item in items}:
@@ -109,21 +113,27 @@ class Ledger:
                 heads[tenant] = (row.seq, row.entry_hash) if row else (0, GENESIS_HASH)
             rows = []
             for item in items:
-                # Round-trip through canonical JSON: what is stored is exactly what was hashed.
-                payload = json.loads(canonical_json(item.payload))
+                # Canonicalise once: the stored text is exactly the bytes the digest covers, and the
+                # returned payload is their parse (what a reader gets back).
+                payload_bytes = canonical_bytes(item.payload)
+                payload_text = payload_bytes.decode()
+                digest = sha256(payload_bytes).hexdigest()
                 seq, prev = heads[item.tenant]
-                entry = seal(seq=seq + 1, tenant=item.tenant, kind=item.kind, actor=item.actor,
-                             recorded_at=now, payload=payload, prev_hash=prev)
-                heads[item.tenant] = (entry.seq, entry.entry_hash)
-                sealed.append(entry)
-                rows.append({
-                    "tenant": entry.tenant, "seq": entry.seq, "kind": entry.kind,
-                    "actor": entry.actor, "recorded_at": entry.recorded_at,
-                    "payload": canonical_json(entry.payload).decode(),
-                    "payload_digest": entry.payload_digest, "prev_hash": entry.prev_hash,
-                    "entry_hash": entry.entry_hash,
-                })
-            conn.execute(insert(ledger_entries), rows)
+                seq += 1
+                header = entry_header_bytes(seq=seq, tenant=item.tenant, kind=item.kind, actor=item.actor,
+                                            recorded_at=now, payload_digest=digest, prev_hash=prev)
+                entry_hash = sha256(header).hexdigest()
+                heads[item.tenant] = (seq, entry_hash)
+                sealed.append(LedgerEntry.model_construct(
+                    seq=seq, tenant=item.tenant, kind=item.kind, actor=item.actor, recorded_at=now,
+                    payload=json.loads(payload_text), payload_digest=digest, prev_hash=prev,
+                    entry_hash=entry_hash))
+                rows.append((item.tenant, seq, item.kind, item.actor, now, payload_text, digest, prev,
+                             entry_hash))
+            marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            conn.exec_driver_sql(
+                "INSERT INTO ledger_entries (tenant, seq, kind, actor, recorded_at, payload, "
+                f"payload_digest, prev_hash, entry_hash) VALUES ({', '.join([marker] * 9)})", rows)
             for tenant, (seq, entry_hash) in heads.items():
                 done = conn.execute(update(ledger_heads).where(ledger_heads.c.tenant == tenant)
                                     .values(seq=seq, entry_hash=entry_hash))
@@ -169,4 +179,13 @@ class Ledger:
     def verify(self, tenant: str | None = None) -> VerifyReport:
         """Verify one tenant's chain or all; raises LedgerVerificationError at the first bad entry."""
         tenants = [tenant] if tenant else self.tenants()
-        return VerifyReport({t: verify_chain(t, self.rows(t)) for t in tenants})
+        return VerifyReport({t: len(self.leaf_data(t)) for t in tenants})
+
+    def leaf_data(self, tenant: str) -> list[bytes]:
+        """Verify a tenant's chain and return its Merkle leaf data: each entry hash as 32 raw bytes, in
+        seq order. Raises LedgerVerificationError at the first bad entry."""
+        query = text("SELECT seq, tenant, kind, actor, recorded_at, payload, payload_digest, "
+                     "prev_hash, entry_hash FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            rows: Iterable[RowTuple] = conn.execute(query, {"t": tenant})  # type: ignore[assignment]
+            return chain_leaves(tenant, rows)
