@@ -5,7 +5,7 @@ from __future__ import annotations
 from gremlin_python.process.graph_traversal import GraphTraversalSource
 
 from world_model import traversals as tv
-from world_model.contracts import AccountContext, ContactView, GraphPath, OpportunityView
+from world_model.contracts import AccountContext, GraphPath
 from world_model.graph_schema import (
     ABOUT,
     ACCOUNT,
@@ -17,37 +17,9 @@ from world_model.graph_schema import (
     is_open_stage,
     vertex_key,
 )
-from world_model.traversals import Props
-
-
-def _str(props: Props, name: str) -> str | None:
-    value = props.get(name)
-    return None if value is None else str(value)
-
-
-def _float(props: Props, name: str) -> float | None:
-    value = props.get(name)
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _contact(props: Props) -> ContactView:
-    return ContactView(
-        contact_id=str(props["contact_id"]),
-        name=str(props.get("name", "")),
-        title=_str(props, "title"),
-        role=_str(props, "role"),
-        status=_str(props, "status"),
-    )
-
-
-def _opportunity(props: Props) -> OpportunityView:
-    return OpportunityView(
-        opportunity_id=str(props["opportunity_id"]),
-        name=str(props.get("name", "")),
-        stage=str(props.get("stage", "")),
-        amount=_float(props, "amount"),
-        close_date=_str(props, "close_date"),
-    )
+from world_model.views import contact_view as _contact
+from world_model.views import opportunity_view as _opportunity
+from world_model.views import text as _str
 
 
 def build_account_context(

@@ -7,34 +7,49 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
 import polars as pl
 from gremlin_python.process.anonymous_traversal import traversal
 from gremlin_python.process.graph_traversal import GraphTraversalSource
+from gremlin_python.process.traversal import Cardinality
 from gremlite import SQLiteConnection
 from gremlite.errors import BadDatabase
 
 from perception.contracts import Signal
 from world_model import traversals as tv
 from world_model.account_context import build_account_context
-from world_model.contracts import AccountContext, GraphSyncStats
+from world_model.contracts import (
+    AccountContext,
+    AccountNeighbourhood,
+    BuyingCommittee,
+    EventView,
+    GraphSyncStats,
+    OpportunityHistory,
+    RiskView,
+)
 from world_model.graph_schema import (
     ABOUT,
     ACCOUNT,
+    AFFECTS,
     EDGE_LABELS,
     ENTITY_LABELS,
+    EVIDENCES,
     RAISED,
+    RISK,
     SIGNAL,
     SNAPSHOT_EDGE_LABELS,
     SNAPSHOT_VERTEX_LABELS,
     VERTEX_LABELS,
     vertex_key,
 )
-from world_model.projection import project_snapshot
-from world_model.sync_plan import plan_sync
+from world_model.graph_writes import DEFAULT_BATCH_SIZE, GraphWriter
+from world_model.projection import project_snapshot, utc_iso
+from world_model.queries import GraphQueries
+from world_model.risks import plan_risks
+from world_model.stage_history import add_stage_history
+from world_model.sync_plan import diff_props, plan_sync
 from world_model.tenancy import validate_tenant
 
 
@@ -45,7 +60,10 @@ class GraphStoreError(RuntimeError):
 class SituationGraph:
     """Tenant-scoped reads and idempotent writes of the situation graph.
 
-    Each write method runs in one transaction: it commits at the end, or rolls back and re-raises."""
+    Each write method runs in one transaction: it commits at the end, or rolls back and re-raises.
+    ``begin`` (optional) opens a transaction and returns the traversal source bound to it (remote
+    servers: a session); without it writes go through ``g`` and ``commit`` ends the transaction.
+    Writes are sent ``batch_size`` per traversal."""
 
     def __init__(
         self,
@@ -54,39 +72,47 @@ class SituationGraph:
         rollback: Callable[[], None] | None = None,
         close: Callable[[], None] | None = None,
         recent_signal_limit: int = 20,
+        begin: Callable[[], GraphTraversalSource] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        new_vertex_cardinality: Cardinality = Cardinality.single,
     ) -> None:
         self._g = g
         self._commit = commit
         self._rollback = rollback
         self._close = close
         self._recent_signal_limit = recent_signal_limit
+        self._begin = begin
+        self._batch_size = batch_size
+        self._new_vertex_cardinality = new_vertex_cardinality
+        self._queries = GraphQueries(g)
 
     def sync_snapshot(self, tenant: str, tables: dict[str, pl.DataFrame]) -> GraphSyncStats:
-        """Make the tenant's accounts, contacts, opportunities and products match one snapshot.
+        """Make the tenant's accounts, contacts, opportunities, products and activities match one snapshot.
 
         Only differences are written: a record gone from the snapshot is removed, a champion who
-        departed loses CHAMPION_OF, and syncing the same snapshot twice writes nothing."""
+        departed loses CHAMPION_OF, a deal entering a stage gains a stage-change Event, and syncing
+        the same snapshot twice writes nothing."""
         projection = project_snapshot(tenant, tables)
-        g = self._g
+        g = self._start()
         try:
-            plan = plan_sync(
-                projection,
-                tv.read_vertices(g, tenant),
-                tv.read_edges(g, tenant, SNAPSHOT_EDGE_LABELS),
-                SNAPSHOT_VERTEX_LABELS,
-            )
+            existing = tv.read_vertices(g, tenant)
+            add_stage_history(tenant, projection, existing)
+            plan = plan_sync(projection, existing, tv.read_edges(g, tenant, SNAPSHOT_EDGE_LABELS),
+                             SNAPSHOT_VERTEX_LABELS)
+            write = self._writer(g, tenant)
             for edge in plan.edges_to_drop:
-                tv.drop_edge(g, edge)
+                write.drop_edge(edge)
             for key in plan.vertices_to_drop:
-                tv.drop_vertex(g, key)
+                write.drop_vertex(key)
             for key, (label, props) in plan.vertices_to_add.items():
-                tv.upsert_vertex(g, tenant, key, label, props)
+                write.add_vertex(key, label, props)
             for key, (changed, cleared) in plan.vertices_to_update.items():
-                tv.update_vertex(g, key, changed, cleared)
+                write.update_vertex(key, changed, cleared)
             for edge, props in plan.edges_to_add.items():
-                tv.upsert_edge(g, edge, props)
+                write.add_edge(edge, props)
             for edge, (changed, cleared) in plan.edges_to_update.items():
-                tv.update_edge(g, edge, changed, cleared)
+                write.update_edge(edge, changed, cleared)
+            write.flush()
             self._commit()
         except BaseException:
             self._abort()
@@ -99,27 +125,51 @@ class SituationGraph:
         )
 
     def record_signals(self, signals: list[Signal]) -> int:
-        """Add each signal with RAISED (to its account) and ABOUT (to its entity) edges.
+        """Add each signal with RAISED (to its account) and ABOUT (to its entity) edges, and the Risk it
+        evidences (EVIDENCES, AFFECTS).
 
         Returns how many signals were new. Re-recording adds nothing, but links edges whose target
         vertex has appeared since (an edge to a vertex that does not exist is not created)."""
         unique = {vertex_key(s.tenant, SIGNAL, s.signal_id): s for s in signals}
-        g = self._g
+        by_tenant: dict[str, dict[str, Signal]] = {}
+        for key, signal in unique.items():
+            by_tenant.setdefault(signal.tenant, {})[key] = signal
+        g = self._start()
+        new = 0
         try:
-            known = tv.existing_keys(g, list(unique))
-            for key, signal in unique.items():
-                if key not in known:
-                    tv.upsert_vertex(g, signal.tenant, key, SIGNAL, _signal_props(signal))
-                account = vertex_key(signal.tenant, ACCOUNT, signal.account_id)
-                tv.upsert_edge(g, (RAISED, key, account), {})
-                label = ENTITY_LABELS.get(signal.entity_type)
-                if label is not None:
-                    tv.upsert_edge(g, (ABOUT, key, vertex_key(signal.tenant, label, signal.entity_id)), {})
+            for tenant, batch in by_tenant.items():
+                new += self._record_tenant_signals(g, tenant, batch)
             self._commit()
         except BaseException:
             self._abort()
             raise
-        return len(unique) - len(known)
+        return new
+
+    def _record_tenant_signals(self, g: GraphTraversalSource, tenant: str, batch: dict[str, Signal]) -> int:
+        known = tv.existing_keys(g, list(batch))
+        write = self._writer(g, tenant)
+        for key, signal in batch.items():
+            if key not in known:
+                write.add_vertex(key, SIGNAL, _signal_props(signal))
+            write.add_edge((RAISED, key, vertex_key(tenant, ACCOUNT, signal.account_id)), {})
+            label = ENTITY_LABELS.get(signal.entity_type)
+            if label is not None:
+                write.add_edge((ABOUT, key, vertex_key(tenant, label, signal.entity_id)), {})
+        risk_keys = list({r.key for r in plan_risks(batch.items(), {})})
+        stored = tv.props_by_key(g, risk_keys)
+        for risk in plan_risks(batch.items(), stored):
+            if risk.key in stored:
+                changed, _ = diff_props(risk.props, stored[risk.key])
+                if changed:
+                    write.update_vertex(risk.key, changed)
+            else:
+                write.add_vertex(risk.key, RISK, risk.props)
+            for signal_key in risk.signal_keys:
+                write.add_edge((EVIDENCES, signal_key, risk.key), {})
+            for target in risk.affects:
+                write.add_edge((AFFECTS, risk.key, target), {})
+        write.flush()
+        return len(batch) - len(known)
 
     def account_context(self, tenant: str, account_id: str) -> AccountContext:
         """The account's contacts, champions, open opportunities and recent signals, with the paths walked.
@@ -128,6 +178,21 @@ class SituationGraph:
         signal may arrive before the snapshot that introduces its account."""
         validate_tenant(tenant)
         return build_account_context(self._g, tenant, account_id, self._recent_signal_limit)
+
+    def neighbourhood(self, tenant: str, account_id: str) -> AccountNeighbourhood:
+        return self._queries.neighbourhood(tenant, account_id)
+
+    def buying_committee(self, tenant: str, account_id: str) -> BuyingCommittee:
+        return self._queries.buying_committee(tenant, account_id)
+
+    def open_opportunities(self, tenant: str, account_id: str) -> list[OpportunityHistory]:
+        return self._queries.open_opportunities(tenant, account_id)
+
+    def risks(self, tenant: str, account_id: str) -> list[RiskView]:
+        return self._queries.risks(tenant, account_id)
+
+    def recent_events(self, tenant: str, account_id: str, limit: int = 20) -> list[EventView]:
+        return self._queries.recent_events(tenant, account_id, limit)
 
     def counts(self, tenant: str) -> dict[str, int]:
         """Vertices by label and edges (by the tenant's out-edges) by label, zeros included."""
@@ -150,6 +215,12 @@ class SituationGraph:
     ) -> None:
         self.close()
 
+    def _start(self) -> GraphTraversalSource:
+        return self._begin() if self._begin is not None else self._g
+
+    def _writer(self, g: GraphTraversalSource, tenant: str) -> GraphWriter:
+        return GraphWriter(g, tenant, self._batch_size, self._new_vertex_cardinality)
+
     def _abort(self) -> None:
         if self._rollback is not None:
             self._rollback()
@@ -163,7 +234,7 @@ def _signal_props(signal: Signal) -> dict[str, str | int | float | bool]:
         "account_id": signal.account_id,
         "entity_type": signal.entity_type,
         "entity_id": signal.entity_id,
-        "observed_at": _utc_iso(signal.observed_at),
+        "observed_at": utc_iso(signal.observed_at),
         "source": signal.source,
         "dedupe_key": signal.dedupe_key,
         "narrative": signal.narrative,
@@ -171,12 +242,8 @@ def _signal_props(signal: Signal) -> dict[str, str | int | float | bool]:
     return {k: v for k, v in props.items() if v is not None}
 
 
-def _utc_iso(moment: datetime) -> str:
-    """UTC ISO-8601, so that signals sort by time as strings."""
-    return moment.astimezone(UTC).isoformat() if moment.tzinfo else moment.isoformat()
-
-
-def open_gremlite_graph(path: Path, timeout_s: float = 30.0) -> SituationGraph:
+def open_gremlite_graph(path: Path, timeout_s: float = 30.0, batch_size: int = DEFAULT_BATCH_SIZE
+                        ) -> SituationGraph:
     """The embedded situation graph in one SQLite file (created if missing).
 
     Like any sqlite3 connection it belongs to the thread that opened it: open one per worker thread;
@@ -190,4 +257,6 @@ def open_gremlite_graph(path: Path, timeout_s: float = 30.0) -> SituationGraph:
         ) from exc
     connection.con.execute("PRAGMA journal_mode=WAL")
     g = traversal().with_remote(connection)
-    return SituationGraph(g, commit=connection.commit, rollback=connection.rollback, close=connection.close)
+    # list cardinality for a new vertex's properties: same meaning, one lookup less per property.
+    return SituationGraph(g, commit=connection.commit, rollback=connection.rollback, close=connection.close,
+                          batch_size=batch_size, new_vertex_cardinality=Cardinality.list_)

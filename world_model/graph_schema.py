@@ -13,7 +13,9 @@ CONTACT: Final = "Contact"
 OPPORTUNITY: Final = "Opportunity"
 PRODUCT: Final = "Product"
 SIGNAL: Final = "Signal"
-VERTEX_LABELS: Final = (TENANT, ACCOUNT, CONTACT, OPPORTUNITY, PRODUCT, SIGNAL)
+RISK: Final = "Risk"  # a standing condition on an account, evidenced by one or more signals
+EVENT: Final = "Event"  # a CRM activity (note, call, meeting...) or a deal's stage change
+VERTEX_LABELS: Final = (TENANT, ACCOUNT, CONTACT, OPPORTUNITY, PRODUCT, SIGNAL, RISK, EVENT)
 
 WORKS_AT: Final = "WORKS_AT"  # Contact -> Account
 CHAMPION_OF: Final = "CHAMPION_OF"  # Contact -> Account, active champions only
@@ -21,11 +23,19 @@ HAS_OPPORTUNITY: Final = "HAS_OPPORTUNITY"  # Account -> Opportunity
 USES: Final = "USES"  # Account -> Product, latest usage day as properties
 RAISED: Final = "RAISED"  # Signal -> Account
 ABOUT: Final = "ABOUT"  # Signal -> the entity it is about
-EDGE_LABELS: Final = (WORKS_AT, CHAMPION_OF, HAS_OPPORTUNITY, USES, RAISED, ABOUT)
+EVIDENCES: Final = "EVIDENCES"  # Signal -> Risk
+AFFECTS: Final = "AFFECTS"  # Risk -> Account, and Risk -> the Contact/Opportunity at risk
+OCCURRED_AT: Final = "OCCURRED_AT"  # Event -> Account
+ON_OPPORTUNITY: Final = "ON_OPPORTUNITY"  # Event -> Opportunity (an activity on a deal, a stage change)
+INVOLVES: Final = "INVOLVES"  # Event -> Contact
+EDGE_LABELS: Final = (WORKS_AT, CHAMPION_OF, HAS_OPPORTUNITY, USES, RAISED, ABOUT, EVIDENCES, AFFECTS,
+                      OCCURRED_AT, ON_OPPORTUNITY, INVOLVES)
 
-# What sync_snapshot owns: anything else (signals, the tenant root) is never removed by a snapshot.
-SNAPSHOT_VERTEX_LABELS: Final = frozenset({ACCOUNT, CONTACT, OPPORTUNITY, PRODUCT})
-SNAPSHOT_EDGE_LABELS: Final = (WORKS_AT, CHAMPION_OF, HAS_OPPORTUNITY, USES)
+# What sync_snapshot owns: anything else (signals, risks, the tenant root) is never removed by a snapshot.
+# Stage-change events are carried from sync to sync while their opportunity exists.
+SNAPSHOT_VERTEX_LABELS: Final = frozenset({ACCOUNT, CONTACT, OPPORTUNITY, PRODUCT, EVENT})
+SNAPSHOT_EDGE_LABELS: Final = (WORKS_AT, CHAMPION_OF, HAS_OPPORTUNITY, USES, OCCURRED_AT, ON_OPPORTUNITY,
+                               INVOLVES)
 
 ENTITY_LABELS: Final = {"account": ACCOUNT, "contact": CONTACT, "opportunity": OPPORTUNITY}
 
@@ -43,6 +53,11 @@ def vertex_key(tenant: str, label: str, entity_id: str) -> str:
 
 def tenant_key(tenant: str) -> str:
     return vertex_key(tenant, TENANT, tenant)
+
+
+def key_id(key: str) -> str:
+    """``acme|Contact|c3`` -> ``c3``."""
+    return key.split(KEY_SEPARATOR, 2)[2]
 
 
 def describe_key(key: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,11 @@ from world_model.graph_schema import (
     ACCOUNT,
     CHAMPION_OF,
     CONTACT,
+    EVENT,
     HAS_OPPORTUNITY,
+    INVOLVES,
+    OCCURRED_AT,
+    ON_OPPORTUNITY,
     OPPORTUNITY,
     PRODUCT,
     TENANT,
@@ -40,7 +44,11 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "contacts": ("tenant", "contact_id", "account_id", "name", "role", "status"),
     "opportunities": ("tenant", "opportunity_id", "account_id", "name", "stage"),
     "usage": ("tenant", "account_id", "product", "day", "active_users", "seats_used"),
+    "activities": ("tenant", "activity_id", "account_id", "type", "occurred_on"),
 }
+# Tables a snapshot may omit (sources without engagement data): absent means "none".
+OPTIONAL_TABLES: frozenset[str] = frozenset({"activities"})
+ACTIVITY_EVENT_PREFIX = "activity:"
 
 
 _INT_LIMIT = 2**62  # gremlite's integer range; Neptune's is wider
@@ -81,11 +89,18 @@ def to_scalar(value: Any) -> Scalar | None:
     raise SnapshotError(f"cannot store {type(value).__name__} value {value!r} as a graph property")
 
 
+def utc_iso(moment: datetime) -> str:
+    """UTC ISO-8601, so that times sort as strings."""
+    return moment.astimezone(UTC).isoformat() if moment.tzinfo else moment.isoformat()
+
+
 def _rows(tenant: str, name: str, tables: dict[str, pl.DataFrame], id_column: str | None) -> list[dict]:
+    if name not in tables and name in OPTIONAL_TABLES:
+        return []
     if name not in tables:
         raise SnapshotError(
             f"snapshot for tenant {tenant!r} has no {name!r} table; pass all of "
-            f"{sorted(REQUIRED_COLUMNS)} (an empty table means 'none')"
+            f"{sorted(set(REQUIRED_COLUMNS) - OPTIONAL_TABLES)} (an empty table means 'none')"
         )
     frame = tables[name]
     missing = [c for c in REQUIRED_COLUMNS[name] if c not in frame.columns]
@@ -159,7 +174,31 @@ def project_snapshot(tenant: str, tables: dict[str, pl.DataFrame]) -> SnapshotPr
         out.edges[(USES, account, product)] = {
             k: v for k, v in ((k, to_scalar(v)) for k, v in usage.items()) if v is not None
         }
+    orphans += _project_activities(tenant, tables, out, account_keys)
     if orphans:
         log.warning("tenant %s: %d rows reference accounts absent from the snapshot; linked no edge",
                     tenant, orphans)
     return out
+
+
+def _project_activities(tenant: str, tables: dict[str, pl.DataFrame], out: SnapshotProjection,
+                        account_keys: dict[str, str]) -> int:
+    """CRM activities become Event vertices linked to their account, deal and person; returns orphans."""
+    orphans = 0
+    for row in _rows(tenant, "activities", tables, "activity_id"):
+        key = vertex_key(tenant, EVENT, ACTIVITY_EVENT_PREFIX + str(row["activity_id"]))
+        props = _props(row, skip=("tenant", "type"))
+        props["event_type"] = to_scalar(row["type"])
+        out.vertices[key] = VertexSpec(EVENT, props)
+        account = account_keys.get(str(row["account_id"]))
+        if account is None:
+            orphans += 1
+            continue
+        out.edges[(OCCURRED_AT, key, account)] = {}
+        for label, column, target_label in ((ON_OPPORTUNITY, "opportunity_id", OPPORTUNITY),
+                                            (INVOLVES, "contact_id", CONTACT)):
+            if row.get(column):
+                target = vertex_key(tenant, target_label, str(row[column]))
+                if target in out.vertices:
+                    out.edges[(label, key, target)] = {}
+    return orphans

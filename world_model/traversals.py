@@ -1,25 +1,22 @@
-"""Every Gremlin traversal the situation graph runs, written once for gremlinpython.
+"""The Gremlin reads the situation graph's writes rest on, written once for gremlinpython (writes are
+in graph_writes.py, the agent's queries in queries.py).
 
-Neptune-safe: no lambdas, no mergeV/mergeE (gremlite lacks them); upserts are
-``fold().coalesce(unfold(), addV())``. Every lookup is ``has('key', k)`` without a label: the
-tenant-scoped key is both the isolation boundary and the fast index path."""
+Neptune-safe: no lambdas. Every lookup is ``has('key', k)`` without a label: the tenant-scoped key is
+both the isolation boundary and the fast index path."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
-from gremlin_python.process.traversal import Cardinality, P
+from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.traversal import P
 
 from world_model.graph_schema import ABOUT, RAISED
-from world_model.projection import EdgeKey, Scalar
+from world_model.projection import EdgeKey
+from world_model.views import Props
+from world_model.views import first_values as _first_values
 
-Props = dict[str, Scalar]
 _LOOKUP_CHUNK = 500
-
-
-def _first_values(value_map: dict) -> Props:
-    return {k: v[0] if isinstance(v, list) else v for k, v in value_map.items()}
 
 
 def read_vertices(g: GraphTraversalSource, tenant: str) -> dict[str, tuple[str, Props]]:
@@ -57,59 +54,17 @@ def existing_keys(g: GraphTraversalSource, keys: list[str]) -> set[str]:
     return found
 
 
-def _set_vertex_props(t: GraphTraversal, props: Props) -> GraphTraversal:
-    for name, value in props.items():
-        t = t.property(Cardinality.single, name, value)
-    return t
-
-
-def upsert_vertex(g: GraphTraversalSource, tenant: str, key: str, label: str, props: Props) -> None:
-    t = g.V().has("key", key).fold().coalesce(
-        __.unfold(), __.addV(label).property("key", key).property("tenant", tenant)
-    )
-    _set_vertex_props(t, props).iterate()
-
-
-def update_vertex(g: GraphTraversalSource, key: str, changed: Props, cleared: Iterable[str]) -> None:
-    if changed:
-        _set_vertex_props(g.V().has("key", key), changed).iterate()
-    for name in cleared:
-        g.V().has("key", key).properties(name).drop().iterate()
-
-
-def drop_vertex(g: GraphTraversalSource, key: str) -> None:
-    g.V().has("key", key).drop().iterate()
-
-
-def upsert_edge(g: GraphTraversalSource, edge: EdgeKey, props: Props) -> None:
-    """Adds the edge unless it exists; does nothing if either end is missing."""
-    label, out_key, in_key = edge
-    # Checked from the out side: in this schema out vertices have few edges, in vertices (a product
-    # used by every account) may have thousands.
-    t = (
-        g.V().has("key", in_key).as_("in").V().has("key", out_key)
-        .coalesce(__.outE(label).where(__.inV().as_("in")), __.addE(label).to("in"))
-    )
-    for name, value in props.items():
-        t = t.property(name, value)
-    t.iterate()
-
-
-def update_edge(g: GraphTraversalSource, edge: EdgeKey, changed: Props, cleared: Iterable[str]) -> None:
-    label, out_key, in_key = edge
-    if changed:
-        t = g.V().has("key", out_key).outE(label).where(__.inV().has("key", in_key))
-        for name, value in changed.items():
-            t = t.property(name, value)
-        t.iterate()
-    for name in cleared:
-        g.V().has("key", out_key).outE(label).where(__.inV().has("key", in_key)).properties(name).drop() \
-            .iterate()
-
-
-def drop_edge(g: GraphTraversalSource, edge: EdgeKey) -> None:
-    label, out_key, in_key = edge
-    g.V().has("key", out_key).outE(label).where(__.inV().has("key", in_key)).drop().iterate()
+def props_by_key(g: GraphTraversalSource, keys: list[str]) -> dict[str, Props]:
+    """Properties (without key/tenant) of those of ``keys`` that exist."""
+    out: dict[str, Props] = {}
+    for start in range(0, len(keys), _LOOKUP_CHUNK):
+        chunk = keys[start:start + _LOOKUP_CHUNK]
+        for row in g.V().has("key", P.within(chunk)).valueMap().toList():
+            props = _first_values(row)
+            key = str(props.pop("key"))
+            props.pop("tenant", None)
+            out[key] = props
+    return out
 
 
 def vertex_props(g: GraphTraversalSource, key: str) -> Props | None:

@@ -59,10 +59,18 @@ def contact(tenant: str, contact_id: str, account_id: str, role: str = "user", s
 
 
 def opportunity(tenant: str, opportunity_id: str, account_id: str, stage: str = "negotiation",
-                amount: float = 25_000.25) -> dict:
+                amount: float = 25_000.25, stage_changed_on: date = date(2026, 1, 1)) -> dict:
     return {"tenant": tenant, "opportunity_id": opportunity_id, "account_id": account_id,
             "name": f"Renewal {opportunity_id}", "stage": stage, "amount": amount,
-            "close_date": date(2026, 2, 15), "owner_email": "rep@vendor.example"}
+            "close_date": date(2026, 2, 15), "owner_email": "rep@vendor.example",
+            "stage_changed_on": stage_changed_on}
+
+
+def activity(tenant: str, activity_id: str, account_id: str, day: date, contact_id: str | None = None,
+             opportunity_id: str | None = None, kind: str = "call", subject: str = "Check-in") -> dict:
+    return {"tenant": tenant, "activity_id": activity_id, "account_id": account_id,
+            "opportunity_id": opportunity_id, "contact_id": contact_id, "type": kind, "direction": "outbound",
+            "subject": subject, "occurred_on": day}
 
 
 def usage(tenant: str, account_id: str, product: str, day: date, active: int) -> dict:
@@ -72,8 +80,9 @@ def usage(tenant: str, account_id: str, product: str, day: date, active: int) ->
 
 
 def tables(accounts: list[dict], contacts: list[dict], opportunities: list[dict],
-           usage_rows: list[dict]) -> dict[str, pl.DataFrame]:
-    rows = {"accounts": accounts, "contacts": contacts, "opportunities": opportunities, "usage": usage_rows}
+           usage_rows: list[dict], activities: list[dict] | None = None) -> dict[str, pl.DataFrame]:
+    rows = {"accounts": accounts, "contacts": contacts, "opportunities": opportunities, "usage": usage_rows,
+            "activities": activities or []}
     return {name: pl.DataFrame(rows.get(name, []), schema=SCHEMAS[name]) for name in SCHEMAS}
 
 
@@ -90,6 +99,9 @@ def base_snapshot(tenant: str = "acme", canary: str = "") -> dict[str, pl.DataFr
          usage(tenant, "a1", "analytics", date(2026, 1, 2), 35),
          usage(tenant, "a2", "analytics", date(2026, 1, 2), 10),
          usage(tenant, "a2", "workflows", date(2026, 1, 2), 5)],
+        [activity(tenant, "e1", "a1", date(2026, 1, 2), contact_id="c1", opportunity_id="o1",
+                  subject=f"Pricing call{canary}"),
+         activity(tenant, "e2", "a1", date(2026, 1, 3), contact_id="c2", kind="email")],
     )
 
 
@@ -106,8 +118,10 @@ def signal(tenant: str, account_id: str, entity_type: str, entity_id: str, kind:
 
 
 EXPECTED_BASE_COUNTS = {
-    "Tenant": 1, "Account": 2, "Contact": 4, "Opportunity": 3, "Product": 2, "Signal": 0,
+    "Tenant": 1, "Account": 2, "Contact": 4, "Opportunity": 3, "Product": 2, "Signal": 0, "Risk": 0,
+    "Event": 5,  # 2 activities + the stage each of the 3 deals entered
     "WORKS_AT": 4, "CHAMPION_OF": 2, "HAS_OPPORTUNITY": 3, "USES": 3, "RAISED": 0, "ABOUT": 0,
+    "EVIDENCES": 0, "AFFECTS": 0, "OCCURRED_AT": 5, "ON_OPPORTUNITY": 4, "INVOLVES": 2,
 }
 
 
@@ -115,8 +129,8 @@ def test_first_sync_builds_the_schema(graph: SituationGraph) -> None:
     stats = graph.sync_snapshot("acme", base_snapshot())
 
     assert graph.counts("acme") == EXPECTED_BASE_COUNTS
-    assert stats.vertices_upserted == 12
-    assert stats.edges_upserted == 12
+    assert stats.vertices_upserted == 17
+    assert stats.edges_upserted == 23
     assert (stats.vertices_removed, stats.edges_removed) == (0, 0)
 
 
@@ -144,6 +158,7 @@ def test_changed_snapshot_applies_its_diff(graph: SituationGraph) -> None:
          opportunity("acme", "o3", "a2"), opportunity("acme", "o4", "a1", stage="discovery")],
         [usage("acme", "a1", "analytics", date(2026, 1, 3), 12),
          usage("acme", "a2", "analytics", date(2026, 1, 3), 10)],
+        [activity("acme", "e1", "a1", date(2026, 1, 2), contact_id="c1", opportunity_id="o1")],
     )
 
     stats = graph.sync_snapshot("acme", changed)
@@ -157,9 +172,12 @@ def test_changed_snapshot_applies_its_diff(graph: SituationGraph) -> None:
     counts = graph.counts("acme")
     assert counts["Contact"] == 3 and counts["CHAMPION_OF"] == 1 and counts["WORKS_AT"] == 3
     assert counts["Product"] == 1 and counts["USES"] == 2  # workflows no longer used by anyone
-    assert stats.vertices_removed == 2  # contact c3, product workflows
-    assert stats.edges_removed == 3  # c3 WORKS_AT, c1 CHAMPION_OF, a2 USES workflows
-    assert graph.sync_snapshot("acme", changed).vertices_upserted == 0
+    assert counts["Event"] == 6  # e2 gone; o1 entered closed_lost, o4 entered discovery
+    assert stats.vertices_removed == 3  # contact c3, product workflows, activity e2
+    assert stats.edges_removed == 5  # c3 WORKS_AT, c1 CHAMPION_OF, a2 USES workflows, e2's two edges
+    again = graph.counts("acme")
+    assert graph.sync_snapshot("acme", changed).model_dump() == dict.fromkeys(stats.model_dump(), 0)
+    assert graph.counts("acme") == again
 
 
 def test_removed_account_takes_its_edges_but_not_its_signals(graph: SituationGraph) -> None:
@@ -173,7 +191,9 @@ def test_removed_account_takes_its_edges_but_not_its_signals(graph: SituationGra
     counts = graph.counts("acme")
     assert counts["Account"] == 1 and counts["Opportunity"] == 2 and counts["Contact"] == 3
     assert counts["HAS_OPPORTUNITY"] == 2 and counts["RAISED"] == 0
-    assert counts["Signal"] == 1
+    assert counts["Signal"] == 1 and counts["Risk"] == 1 and counts["EVIDENCES"] == 1
+    assert counts["AFFECTS"] == 0  # the risk stays, with nothing left to affect
+    assert counts["Event"] == 4  # o3's stage event went with it
     assert graph.account_context("acme", "a2").name is None
 
 
@@ -217,6 +237,7 @@ def test_record_signals_is_idempotent(graph: SituationGraph) -> None:
 
     assert graph.counts("acme") == once
     assert (once["Signal"], once["RAISED"], once["ABOUT"]) == (2, 2, 2)
+    assert (once["Risk"], once["EVIDENCES"], once["AFFECTS"]) == (2, 2, 4)
 
 
 def test_signal_before_its_account_links_once_the_account_arrives(graph: SituationGraph) -> None:
@@ -286,7 +307,7 @@ def test_sync_of_200_accounts_takes_seconds(graph: SituationGraph) -> None:
     stats = graph.sync_snapshot("acme", snapshot)
     elapsed = time.perf_counter() - started
 
-    assert stats.vertices_upserted == 1 + 200 + 1000 + 600 + 2
-    assert stats.edges_upserted == 1000 + 200 + 600 + 400
+    assert stats.vertices_upserted == 1 + 200 + 1000 + 600 + 2 + 600  # + one stage event per deal
+    assert stats.edges_upserted == 1000 + 200 + 600 + 400 + 2 * 600
     assert elapsed < 20, f"sync took {elapsed:.1f}s"
     assert graph.sync_snapshot("acme", snapshot).edges_upserted == 0
