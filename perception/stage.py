@@ -19,7 +19,7 @@ from ledger.sql import READ_ONLY, make_engine
 from ledger.store import Ledger, NewEntry
 from perception.contracts import Signal
 from perception.diff import diff_snapshots
-from perception.normalize import normalize
+from perception.normalize import NormalizedSnapshot, normalize
 from perception.signal_store import SignalStore
 from perception.signals import detect_signals, signals_from_changes
 from perception.snapshot_store import NormalizedSnapshotStore
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from connectors.object_store import LocalObjectStore
     from connectors.webhooks.inbox import WebhookInbox
     from perception.expectations import QualityReport
+    from perception.quality_gate import QualityGate
 
 
 class DayPullConnector(Protocol):
@@ -147,17 +148,29 @@ def _ledger_signals(ledger: Ledger, signals: list[Signal], actor: str) -> None:
 
 
 def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_store: SignalStore,
-                           cursor: SenseCursor, ledger: Ledger, tenant: str) -> list[Signal]:
-    """Diff each new snapshot against the one before it and store the signals not seen before."""
+                           cursor: SenseCursor, ledger: Ledger, tenant: str,
+                           gate: QualityGate | None = None) -> list[Signal]:
+    """Diff each new snapshot against the last one before it that passed the quality gate, and store
+    the signals not seen before. A snapshot the gate holds (or has not checked yet) is not diffed;
+    a held one is recorded in the ledger and stepped over, an unchecked one stops sensing here."""
     sensed_through = cursor.get(tenant)
     new: list[Signal] = []
     for pulled_at in normalized_store.list(tenant):
         if sensed_through is not None and pulled_at <= sensed_through:
             continue
+        if gate is not None:
+            verdict = gate.verdict(tenant, pulled_at)
+            if verdict is None:
+                break  # not checked yet: the next run picks it up once it has a verdict
+            if not verdict.passed:
+                ledger.append(tenant, "snapshot.held", "perception:quality_gate",
+                              {"pulled_at": pulled_at.isoformat(), "failures": verdict.failures})
+                cursor.set(tenant, pulled_at)
+                continue
         current = normalized_store.read(tenant, pulled_at)
         if current is None:
             continue
-        previous = normalized_store.previous(tenant, before=pulled_at)
+        previous = _last_passing(normalized_store, gate, tenant, pulled_at)
         if previous is not None:
             changes = diff_snapshots(previous, current)
             stored = signal_store.add_new(detect_signals(current, previous, changes))
@@ -165,6 +178,14 @@ def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_sto
             new.extend(stored)
         cursor.set(tenant, pulled_at)
     return new
+
+
+def _last_passing(normalized_store: NormalizedSnapshotStore, gate: QualityGate | None, tenant: str,
+                  before: datetime) -> NormalizedSnapshot | None:
+    for pulled_at in reversed([at for at in normalized_store.list(tenant) if at < before]):
+        if gate is None or gate.held(tenant, pulled_at) is None:
+            return normalized_store.read(tenant, pulled_at)
+    return None
 
 
 @dataclass(frozen=True)

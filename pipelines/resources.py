@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from decisioning.policy import CedarPolicyEngine
     from ledger.iceberg import IcebergWarehouse
     from ledger.store import Ledger
+    from perception.quality_gate import QualityGate
     from perception.signal_store import SignalStore
     from perception.snapshot_store import NormalizedSnapshotStore
     from perception.stage import SenseCursor
@@ -76,6 +77,11 @@ class OperationalDbResource(dg.ConfigurableResource):
         from connectors.webhooks.inbox import WebhookInbox
 
         return self._get("inbox", WebhookInbox)
+
+    def quality_gate(self) -> QualityGate:
+        from perception.quality_gate import QualityGate
+
+        return self._get("quality_gate", QualityGate)
 
 
 class DemoWorldResource(dg.ConfigurableResource):

@@ -60,13 +60,20 @@ def raw_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResour
 def normalized_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
                          lake: LakeResource, db: OperationalDbResource) -> dg.MaterializeResult:
     """Raw snapshots normalized with polars to the canonical schemas (perception/README.md).
-    Malformed records are quarantined with a reason, never dropped silently."""
+    Malformed records are quarantined with a reason, never dropped silently. Each new snapshot then
+    goes through the quality gate (great-expectations suites per canonical table); a snapshot that
+    fails is held back from signals, for its tenant only."""
+    from perception.quality_gate import check_new_snapshots
     from perception.stage import normalize_new_snapshots
 
     reports = []
     for tenant in demo_world.tenants:
         reports.extend(normalize_new_snapshots(lake.raw(), lake.normalized(), db.ledger(), tenant,
                                                source=demo_world.connector().source))
+    gate = check_new_snapshots(lake.normalized(), db.quality_gate(), demo_world.tenants)
+    for verdict in gate.held:
+        context.log.warning(f"holding back tenant {verdict.tenant} snapshot "
+                            f"{verdict.pulled_at.isoformat()} from signals: {verdict.reason()}")
     rows: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     for report in reports:
@@ -79,6 +86,10 @@ def normalized_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorl
         "quarantine_reasons": dg.MetadataValue.json(dict(reasons)),
         "quarantine_preview": dg.MetadataValue.md(
             "\n".join(line for r in reports for line in r.quarantine_preview) or "none"),
+        "snapshots_checked": len(gate.verdicts),
+        "snapshots_held": dg.MetadataValue.md(
+            "\n".join(f"- `{v.tenant}` {v.pulled_at.isoformat()}: {v.reason()}" for v in gate.held)
+            or "none"),
     })
 
 
@@ -101,7 +112,7 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
     if config.from_snapshots:
         for tenant in demo_world.tenants:
             new.extend(sense_snapshot_signals(lake.normalized(), db.signals(), db.sense_cursor(),
-                                              db.ledger(), tenant))
+                                              db.ledger(), tenant, gate=db.quality_gate()))
     dead = 0
     if config.from_webhooks:
         webhook = sense_webhook_signals(db.inbox(), lake.normalized(), db.signals(), db.ledger())

@@ -22,7 +22,8 @@ def test_definitions_resolve_every_job_schedule_and_sensor(tmp_path: Path) -> No
             "ledger_heads", "iceberg_tables", "outcome_report"} <= keys
     graph = defs.resolve_asset_graph()
     checks = {key.name for key in graph.asset_check_keys}
-    assert {"canonical_tables_meet_expectations", "ledger_chain_verifies"} <= checks
+    assert {"accounts_meet_expectations", "opportunities_meet_expectations", "activities_meet_expectations",
+            "usage_meet_expectations", "contacts_meet_expectations", "ledger_chain_verifies"} <= checks
 
 
 def test_the_module_level_definitions_load_like_dagster_loads_them(tmp_path: Path,

@@ -44,9 +44,10 @@ AFTER = [
     opp("forward", "proposal", date(2026, 4, 1)),
     opp("new", "qualification", date(2026, 5, 1)),
 ]
-ACCOUNTS = pl.DataFrame([{"tenant": "acme", "account_id": "A1", "name": "Acme Corp", "domain": "acme.example",
-                          "industry": "retail", "owner_email": "rep@v.example", "arr": 1.0,
-                          "seats_licensed": 10, "renewal_date": date(2027, 1, 1)}], schema=SCHEMAS["accounts"])
+ACCOUNTS = pl.DataFrame([{"tenant": "acme", "account_id": "A1", "name": "Acme Corp",
+                          "domain": "acme.example", "industry": "retail", "owner_email": "rep@v.example",
+                          "arr": 1.0, "seats_licensed": 10, "renewal_date": date(2027, 1, 1)}],
+                        schema=SCHEMAS["accounts"])
 
 
 def frames() -> tuple[pl.DataFrame, pl.DataFrame]:
