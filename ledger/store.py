@@ -64,6 +64,11 @@ _SQLITE_TRIGGERS = (
 )
 
 
+_COLUMNS = "seq, tenant, kind, actor, recorded_at, payload, payload_digest, prev_hash, entry_hash"
+_ROWS = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
+_ROW = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t AND seq = :s ORDER BY id LIMIT 1")
+
+
 @dataclass(frozen=True)
 class NewEntry:
     tenant: str
@@ -156,14 +161,14 @@ class Ledger:
 
     def rows(self, tenant: str) -> list[StoredRow]:
         """A tenant's rows exactly as stored, read in one read-only transaction."""
-        query = text("SELECT seq, tenant, kind, actor, recorded_at, payload, payload_digest, "
-                     "prev_hash, entry_hash FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-            return [StoredRow(seq=r.seq, tenant=r.tenant, kind=r.kind, actor=r.actor,
-                                recorded_at=r.recorded_at, payload_json=r.payload,
-                                payload_digest=r.payload_digest, prev_hash=r.prev_hash,
-                                entry_hash=r.entry_hash)
-                    for r in conn.execute(query, {"t": tenant})]
+            return [StoredRow(*r) for r in conn.execute(_ROWS, {"t": tenant})]
+
+    def row(self, tenant: str, seq: int) -> StoredRow | None:
+        """One stored row by position (the first if tampering left several with this seq)."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            found = conn.execute(_ROW, {"t": tenant, "s": seq}).first()
+        return StoredRow(*found) if found else None
 
     def entries(self, tenant: str, kind: str | None = None) -> list[LedgerEntry]:
         out = []
@@ -184,8 +189,6 @@ class Ledger:
     def leaf_data(self, tenant: str) -> list[bytes]:
         """Verify a tenant's chain and return its Merkle leaf data: each entry hash as 32 raw bytes, in
         seq order. Raises LedgerVerificationError at the first bad entry."""
-        query = text("SELECT seq, tenant, kind, actor, recorded_at, payload, payload_digest, "
-                     "prev_hash, entry_hash FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-            rows: Iterable[RowTuple] = conn.execute(query, {"t": tenant})  # type: ignore[assignment]
+            rows: Iterable[RowTuple] = conn.execute(_ROWS, {"t": tenant})  # type: ignore[assignment]
             return chain_leaves(tenant, rows)

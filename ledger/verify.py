@@ -82,3 +82,13 @@ def _check_payload_value(tenant: str, seq: int, payload_json: str, digest: str) 
         raise LedgerVerificationError(tenant, seq, f"payload is not JSON ({exc})") from exc
     if payload_digest(payload) != digest:
         raise LedgerVerificationError(tenant, seq, "payload does not match its digest")
+
+
+def verify_entry(row: StoredRow) -> None:
+    """Check one entry on its own: its payload digest and entry hash (its link needs the one before)."""
+    _check_payload_value(row.tenant, row.seq, row.payload_json, row.payload_digest)
+    header = entry_header_bytes(seq=row.seq, tenant=row.tenant, kind=row.kind, actor=row.actor,
+                                recorded_at=row.recorded_at, payload_digest=row.payload_digest,
+                                prev_hash=row.prev_hash)
+    if hashlib.sha256(header).hexdigest() != row.entry_hash:
+        raise LedgerVerificationError(row.tenant, row.seq, "entry_hash does not match the entry")
