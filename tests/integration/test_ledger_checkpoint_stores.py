@@ -98,12 +98,13 @@ def test_local_files_are_read_only(tmp_path: Path) -> None:
 
 
 def test_s3_objects_carry_a_compliance_lock_that_refuses_deletion(s3: Any) -> None:
-    store = S3CheckpointStore(s3, BUCKET, retention=timedelta(days=30), clock=lambda: AT + timedelta(days=1))
+    now = datetime.now(UTC).replace(microsecond=0)
+    store = S3CheckpointStore(s3, BUCKET, retention=timedelta(days=30), clock=lambda: now)
     store.put(signed(4))
     key = "checkpoints/acme/00000000000000000004.note"
     head = s3.head_object(Bucket=BUCKET, Key=key)
     assert head["ObjectLockMode"] == "COMPLIANCE"
-    assert head["ObjectLockRetainUntilDate"] == AT + timedelta(days=31)
+    assert head["ObjectLockRetainUntilDate"] == now + timedelta(days=30)
     version = head["VersionId"]
     with pytest.raises(ClientError) as info:
         s3.delete_object(Bucket=BUCKET, Key=key, VersionId=version)
