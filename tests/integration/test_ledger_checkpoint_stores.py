@@ -100,7 +100,8 @@ def test_local_files_are_read_only(tmp_path: Path) -> None:
 def test_s3_objects_carry_a_compliance_lock_that_refuses_deletion(s3: Any) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
     store = S3CheckpointStore(s3, BUCKET, retention=timedelta(days=30), clock=lambda: now)
-    store.put(signed(4))
+    note = signed(4)
+    store.put(note)
     key = "checkpoints/acme/00000000000000000004.note"
     head = s3.head_object(Bucket=BUCKET, Key=key)
     assert head["ObjectLockMode"] == "COMPLIANCE"
@@ -111,7 +112,7 @@ def test_s3_objects_carry_a_compliance_lock_that_refuses_deletion(s3: Any) -> No
     assert info.value.response["Error"]["Code"] == "AccessDenied"
     with pytest.raises(ClientError):
         s3.delete_object(Bucket=BUCKET, Key=key, VersionId=version, BypassGovernanceRetention=True)
-    assert s3.get_object(Bucket=BUCKET, Key=key, VersionId=version)["Body"].read().decode() == signed(4).note
+    assert s3.get_object(Bucket=BUCKET, Key=key, VersionId=version)["Body"].read().decode() == note.note
 
 
 def test_s3_store_refuses_a_bucket_without_object_lock(aws: None) -> None:
