@@ -32,3 +32,24 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "Inbox backlog full, receiver overloaded or storage unavailable; retry after "
                          "`Retry-After` s.", "content": _ERROR, "headers": _RETRY},
 }
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "description": description,
+            "schema": {"type": "string"}}
+
+
+# The route reads the raw body and headers itself (signatures cover the exact bytes), so FastAPI
+# cannot infer them; they are declared here for clients and for schemathesis.
+OPENAPI_EXTRA: dict[str, Any] = {
+    "parameters": [
+        _header("webhook-id", "Standard Webhooks: the delivery id (dedupe key per tenant)."),
+        _header("webhook-timestamp", "Standard Webhooks: Unix seconds, within ±300 s of the receiver."),
+        _header("webhook-signature", "Standard Webhooks: space-separated `v1,<base64>` signatures."),
+        _header("x-hubspot-signature-v3", "HubSpot v3 signature (source `hubspot` only)."),
+        _header("x-hubspot-request-timestamp", "HubSpot: Unix milliseconds, within ±300 s."),
+        _header("traceparent", "W3C trace context; its trace id is stored with the event."),
+    ],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "description": "A JSON object (Standard Webhooks) or a JSON array of events (HubSpot)."}}}},
+}

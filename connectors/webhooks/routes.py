@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -33,7 +33,7 @@ from connectors.webhooks.payloads import (
     usable_delivery_id,
 )
 from connectors.webhooks.port import InboxOverloadedError, InboxStorageError, NewDelivery, WebhookInboxPort
-from connectors.webhooks.route_docs import RESPONSES
+from connectors.webhooks.route_docs import OPENAPI_EXTRA, RESPONSES
 from connectors.webhooks.secrets import WebhookSecretStore
 from connectors.webhooks.verify import SECRET_PREFIX, WebhookVerificationError, verify
 
@@ -97,10 +97,11 @@ def build_webhook_router(inbox: WebhookInboxPort, secrets: WebhookSecretStore, k
 
     router = APIRouter(tags=["webhooks"], lifespan=lifespan)
 
-    @router.post("/webhooks/{source}", status_code=202, responses=RESPONSES,
+    @router.post("/webhooks/{source}", status_code=202, responses=RESPONSES, openapi_extra=OPENAPI_EXTRA,
                  summary="Receive a signed webhook delivery (Standard Webhooks v1 or HubSpot v3)")
     async def receive_webhook(
-        source: str, request: Request,
+        request: Request,
+        source: str = Path(description="Webhook source.", json_schema_extra={"enum": sorted(known_sources)}),
         tenant: str = Query(description="Tenant the delivery belongs to; bound by its secret."),
     ) -> JSONResponse:
         try:
