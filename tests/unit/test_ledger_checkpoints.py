@@ -208,6 +208,7 @@ def rewrite_tail(db: Path, tenant: str, from_seq: int) -> None:
     rows = conn.execute("SELECT id, seq, kind, actor, recorded_at, payload, prev_hash FROM ledger_entries "
                         "WHERE tenant = ? AND seq >= ? ORDER BY seq", (tenant, from_seq)).fetchall()
     prev = rows[0][6]
+    conn.execute("BEGIN")
     for row_id, seq, kind, actor, recorded_at, payload, _ in rows:
         value = json.loads(payload)
         if seq == from_seq:
@@ -219,6 +220,7 @@ def rewrite_tail(db: Path, tenant: str, from_seq: int) -> None:
                      "entry_hash = ? WHERE id = ?",
                      (canonical_json(value).decode(), digest, prev, new_hash, row_id))
         prev = new_hash
+    conn.execute("COMMIT")
     conn.close()
 
 
