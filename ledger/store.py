@@ -170,6 +170,13 @@ class Ledger:
             found = conn.execute(_ROW, {"t": tenant, "s": seq}).first()
         return StoredRow(*found) if found else None
 
+    def locate(self, entry_hash: str) -> tuple[str, int] | None:
+        """(tenant, seq) of the entry with this hash, if the ledger holds it."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            found = conn.execute(text("SELECT tenant, seq FROM ledger_entries WHERE entry_hash = :h "
+                                      "ORDER BY id LIMIT 1"), {"h": entry_hash.lower()}).first()
+        return (found.tenant, found.seq) if found else None
+
     def entries(self, tenant: str, kind: str | None = None) -> list[LedgerEntry]:
         out = []
         for row in self.rows(tenant):
