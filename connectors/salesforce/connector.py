@@ -82,6 +82,11 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> Row:
     return row
 
 
+def record_row(record: Mapping[str, Any]) -> Row:
+    """One record as a flat row; ``Id`` is always a column, so even an empty record is accounted for."""
+    return {"Id": None, **flatten(record)}
+
+
 def _instant(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -136,7 +141,7 @@ class SalesforceConnector:
         reached: dict[str, datetime] = {}
         for spec in _SPECS:
             since = marks.get(spec.sobject)
-            rows = [self._derive(spec.sobject, flatten(r))
+            rows = [self._derive(spec.sobject, record_row(r))
                     for r in self._select(spec, None if since is None else since - self._overlap)]
             objects[spec.canonical] = _frame(rows)
             stamps = [at for row in rows if (at := _instant(row.get("SystemModstamp"))) is not None]
