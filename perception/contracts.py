@@ -36,13 +36,30 @@ class FieldChange(BaseModel):
 
 
 class SignalKind(StrEnum):
-    """The signal taxonomy (see perception/README.md)."""
+    """The signal taxonomy (see perception/README.md). The first five are the original kinds; the
+    order is the playbook's tie-break order."""
 
     usage_drop = "usage_drop"
     champion_departed = "champion_departed"
     deal_slipped = "deal_slipped"
     stage_regression = "stage_regression"
     expansion_intent = "expansion_intent"
+    seat_contraction = "seat_contraction"
+    amount_reduced = "amount_reduced"
+    no_activity = "no_activity"
+    ghosted = "ghosted"
+    too_few_contacts = "too_few_contacts"
+    no_economic_buyer = "no_economic_buyer"
+    stalled_in_stage = "stalled_in_stage"
+    renewal_approaching = "renewal_approaching"
+
+
+# A condition is a state that holds for a while (one signal per episode); every other kind is a change
+# between consecutive snapshots (or a usage time series crossing its baseline).
+CONDITION_KINDS: frozenset[SignalKind] = frozenset({
+    SignalKind.no_activity, SignalKind.ghosted, SignalKind.too_few_contacts, SignalKind.no_economic_buyer,
+    SignalKind.stalled_in_stage, SignalKind.renewal_approaching,
+})
 
 
 class Severity(StrEnum):
@@ -81,6 +98,7 @@ class Signal(BaseModel):
     source: str  # connector or webhook source that produced the data
     dedupe_key: str  # same condition -> same key -> raised once
     narrative: str  # one human sentence; embedded into semantic memory
+    heat: float = Field(default=0.0, ge=0.0, le=100.0)  # how urgent, 0..100 (perception/heat.py)
 
     @property
     def signal_id(self) -> str:

@@ -14,9 +14,11 @@ from typing import Any
 import polars as pl
 
 from perception.contracts import ChangeType, Evidence, FieldChange, Severity, Signal, SignalKind
+from perception.heat import heat_score
 from perception.normalize import NormalizedSnapshot
 from perception.schemas import KEYS, OPEN_STAGES
 from perception.thresholds import SignalThresholds
+from perception.value_rules import amount_reduced, seat_contraction
 
 
 @dataclass
@@ -65,6 +67,10 @@ def _amount(ctx: RecordContext, opp_id: str) -> float:
     return float(ctx.get("opportunities", opp_id).get("amount") or 0.0)
 
 
+def _arr(ctx: RecordContext, account_id: str) -> float:
+    return float(ctx.get("accounts", account_id).get("arr") or 0.0)
+
+
 def crm_signals(tenant: str, source: str, observed_at: datetime, changes: list[FieldChange],
                 ctx: RecordContext, t: SignalThresholds) -> list[Signal]:
     by_entity: dict[tuple[str, str], dict[str, FieldChange]] = {}
@@ -81,14 +87,31 @@ def crm_signals(tenant: str, source: str, observed_at: datetime, changes: list[F
                 "observed_at": observed_at, "source": source}
         if object_ == "contacts" and "status" in fields:
             signals.extend(_champion(base, fields, ctx))
+        if object_ == "accounts" and "seats_licensed" in fields:
+            signals.extend(seat_contraction(base, fields["seats_licensed"], _arr(ctx, account_id),
+                                            _account_name(ctx, account_id), t))
         if object_ == "opportunities":
             stage_now = fields["stage"].after if "stage" in fields else \
                 ctx.get("opportunities", entity_id).get("stage")
-            if "close_date" in fields and (stage_now is None or stage_now in OPEN_STAGES):
+            still_open = stage_now is None or stage_now in OPEN_STAGES
+            if "close_date" in fields and still_open:
                 signals.extend(_slip(base, fields["close_date"], ctx, t))
             if "stage" in fields:
                 signals.extend(_regression(base, fields["stage"], ctx, t))
-    return signals
+            if "amount" in fields and still_open:
+                deal = ctx.get("opportunities", entity_id).get("name") or entity_id
+                account = _account_name(ctx, account_id)
+                signals.extend(amount_reduced(base, fields["amount"], deal, account, t))
+    return [s.model_copy(update={"heat": heat_score(s.severity, _stake(s, ctx), t)}) for s in signals]
+
+
+def _stake(signal: Signal, ctx: RecordContext) -> float:
+    """The money a change puts at risk: the deal's amount (before a cut), else the account's ARR."""
+    if signal.kind is SignalKind.amount_reduced:
+        return float(signal.evidence[0].before or 0.0)
+    if signal.entity_type == "opportunity":
+        return _amount(ctx, signal.entity_id)
+    return _arr(ctx, signal.account_id)
 
 
 def _champion(base: dict[str, Any], fields: dict[str, FieldChange], ctx: RecordContext) -> list[Signal]:

@@ -10,6 +10,7 @@ from datetime import date, datetime
 import polars as pl
 
 from perception.contracts import Evidence, Severity, Signal, SignalKind
+from perception.heat import heat_score
 from perception.normalize import NormalizedSnapshot
 from perception.thresholds import SignalThresholds
 
@@ -42,7 +43,7 @@ def usage_signals(current: NormalizedSnapshot, t: SignalThresholds) -> list[Sign
     daily = _daily(usage, t)
     now = daily.filter(pl.col("day") == today).select("account_id", pl.col("active").alias("active_now"),
                                                        pl.col("seats").alias("seats_now"))
-    accounts = current.table("accounts").select("account_id", "name", "seats_licensed")
+    accounts = current.table("accounts").select("account_id", "name", "seats_licensed", "arr")
     signals = []
 
     drops = _latest_onsets(daily, pl.col("active") < t.usage_drop_ratio * pl.col("active_ref"), today, t) \
@@ -57,7 +58,7 @@ def usage_signals(current: NormalizedSnapshot, t: SignalThresholds) -> list[Sign
     ref_ratio = pl.col("seats_ref") / pl.col("seats_licensed")
     crossed = (ratio >= t.expansion_seat_ratio) & (ref_ratio < t.expansion_baseline_ratio)
     rises = _latest_onsets(with_licence, crossed, today, t).join(now, on="account_id") \
-        .join(accounts.select("account_id", "name"), on="account_id", how="left") \
+        .join(accounts.select("account_id", "name", "arr"), on="account_id", how="left") \
         .filter(pl.col("seats_now") >= t.expansion_seat_ratio * pl.col("seats_licensed"))
     for row in rises.sort("account_id").iter_rows(named=True):
         signals.append(_expansion_signal(current, row, t))
@@ -72,7 +73,7 @@ def _drop_signal(current: NormalizedSnapshot, row: dict, t: SignalThresholds) ->
     ref, now, onset = float(row["active_ref"]), int(row["active_now"]), row["day"]
     ratio = now / ref if ref else 0.0
     severity = Severity.high if ratio <= t.usage_high_drop_ratio else Severity.medium
-    return _signal(current, row["account_id"], SignalKind.usage_drop, severity, onset, Evidence(
+    return _signal(current, row, SignalKind.usage_drop, severity, onset, t, Evidence(
         object="usage", entity_id=row["account_id"], field="active_users", before=round(ref, 1), after=now,
         note=f"daily active users vs the median of the {t.baseline_days} days before {onset.isoformat()}"),
         f"Daily active users at {_label(row)} fell {100 * (1 - ratio):.0f}% (from about {ref:.0f} to "
@@ -83,17 +84,19 @@ def _expansion_signal(current: NormalizedSnapshot, row: dict, t: SignalThreshold
     licensed, now, onset = int(row["seats_licensed"]), int(row["seats_now"]), row["day"]
     ref = float(row["seats_ref"])
     severity = Severity.high if now >= t.expansion_high_seat_ratio * licensed else Severity.medium
-    return _signal(current, row["account_id"], SignalKind.expansion_intent, severity, onset, Evidence(
+    return _signal(current, row, SignalKind.expansion_intent, severity, onset, t, Evidence(
         object="usage", entity_id=row["account_id"], field="seats_used", before=round(ref, 1), after=now,
         note=f"{licensed} seats licensed"),
         f"{_label(row)} is using {now} of {licensed} licensed seats ({100 * now / licensed:.0f}%), up from "
         f"about {ref:.0f}, since {onset.isoformat()}: likely ready to expand.")
 
 
-def _signal(current: NormalizedSnapshot, account_id: str, kind: SignalKind, severity: Severity,
-            onset: date, evidence: Evidence, narrative: str) -> Signal:
+def _signal(current: NormalizedSnapshot, row: dict, kind: SignalKind, severity: Severity,
+            onset: date, t: SignalThresholds, evidence: Evidence, narrative: str) -> Signal:
     observed: datetime = current.pulled_at
+    account_id = row["account_id"]
     return Signal(tenant=current.tenant, account_id=account_id, entity_type="account", entity_id=account_id,
                   kind=kind, severity=severity, evidence=[evidence], observed_at=observed,
                   source=current.source, narrative=narrative,
+                  heat=heat_score(severity, row.get("arr"), t, onset, observed.date()),
                   dedupe_key=f"{current.tenant}|{kind.value}|{account_id}|{onset.isoformat()}")

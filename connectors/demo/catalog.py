@@ -6,9 +6,11 @@ from datetime import date, timedelta
 
 EPOCH = date(2026, 1, 1)  # simulated day 0
 USAGE_WINDOW_DAYS = 28  # telemetry exports carry this many trailing days of history
+ACTIVITY_WINDOW_DAYS = 90  # the world keeps (and exports) this many trailing days of activities
 
 OPEN_STAGES: tuple[str, ...] = ("qualification", "discovery", "proposal", "negotiation")
 CLOSED_STAGES: tuple[str, ...] = ("closed_won", "closed_lost")
+LATE_STAGES: tuple[str, ...] = ("proposal", "negotiation")  # where a deal needs its economic buyer
 STAGES: tuple[str, ...] = OPEN_STAGES + CLOSED_STAGES
 ROLES: tuple[str, ...] = ("champion", "economic_buyer", "user")
 CONTACT_STATUSES: tuple[str, ...] = ("active", "departed")
@@ -20,6 +22,24 @@ STAGE_LABELS = {
 }
 ROLE_LABELS = {"champion": "Champion", "economic_buyer": "Economic Buyer", "user": "End User"}
 STATUS_LABELS = {"active": "Active", "departed": "No Longer at Company"}
+ACTIVITY_TYPE_LABELS = {"email": "Email", "call": "Call", "meeting": "Meeting", "note": "Note",
+                        "task": "Task"}
+DIRECTION_LABELS = {"inbound": "Inbound", "outbound": "Outbound", "internal": "Internal"}
+
+# When the world considers a deal or account at risk: the ground truth of the condition kinds.
+# perception's SignalThresholds defaults are the same numbers (a unit test keeps them equal).
+NO_ACTIVITY_DAYS = 14  # open deal without an inbound or outbound activity for this long
+GHOSTED_DAYS = 10  # open deal whose last inbound reply is this old ...
+GHOSTED_MIN_OUTBOUND = 2  # ... with at least this many outbound touches since
+MIN_ACTIVE_CONTACTS = 2  # an open deal's account with fewer active contacts is single-threaded
+STALL_DAYS: dict[str, int] = {"qualification": 21, "discovery": 30, "proposal": 30, "negotiation": 30}
+RENEWAL_WINDOW_DAYS = 60  # renewal date this close or closer
+CONDITION_COOL_DOWN_DAYS = 7  # a condition that returns sooner after it was raised is not raised again
+
+# A healthy deal's cadence stays clear of those thresholds: an outbound touch at least every
+# TOUCH_MAX_GAP_DAYS, an inbound reply at least every REPLY_MAX_GAP_DAYS.
+TOUCH_MAX_GAP_DAYS = 5
+REPLY_MAX_GAP_DAYS = 8
 
 # Fields of the CRM state (canonical spelling) that DemoCrm.update_field may change, per object.
 WRITABLE_FIELDS: dict[str, frozenset[str]] = {

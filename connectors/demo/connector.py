@@ -14,7 +14,7 @@ import polars as pl
 
 from connectors.records import RawSnapshot
 
-_JSONL_OBJECTS: tuple[str, ...] = ("accounts", "contacts", "opportunities", "tasks")
+_JSONL_OBJECTS: tuple[str, ...] = ("accounts", "contacts", "opportunities", "tasks", "activities")
 
 
 class DemoExportMissing(FileNotFoundError):

@@ -117,6 +117,9 @@ class DemoCrm:
                     f"{object} {record_id} is at version {record.version}, not {expected_version}: "
                     "it changed since it was read; re-read it and decide again")
             before = record.as_dict()
+            if object == "opportunities" and field == "stage" and record.data.get("stage") != coerced:
+                today = day_of(int(st.get_meta(conn, "current_day") or 0)).isoformat()
+                record.data["stage_changed_on"] = today  # as a CRM stamps LastStageChangeDate
             record.data[field] = coerced
             record.version += 1
             st.save_records(conn, tenant, object, [record])

@@ -11,11 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field
 # not import perception).
 EVENT_KINDS: tuple[str, ...] = (
     "usage_drop", "champion_departed", "deal_slipped", "stage_regression", "expansion_intent",
+    "seat_contraction", "amount_reduced", "no_activity", "ghosted", "too_few_contacts", "no_economic_buyer",
+    "stalled_in_stage", "renewal_approaching",
+)
+# Kinds that are a state holding over time (raised once per episode); the rest are changes.
+CONDITION_KINDS: tuple[str, ...] = (
+    "no_activity", "ghosted", "too_few_contacts", "no_economic_buyer", "stalled_in_stage",
+    "renewal_approaching",
 )
 
 
 class GroundTruthEvent(BaseModel):
-    """One event the simulator injected; its effect persists in the world."""
+    """One event of the simulated world: a change it injected (its effect persists), or the day a risky
+    condition became true (condition kinds), stated as (tenant, kind, entity) like a signal."""
 
     model_config = ConfigDict(frozen=True)
 

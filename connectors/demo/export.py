@@ -1,7 +1,7 @@
 """Daily exports of the demo world as a CRM API and a telemetry feed would deliver them.
 
-`exports/<tenant>/<YYYY-MM-DD>/{accounts,contacts,opportunities,tasks}.jsonl` use the demo CRM's own
-field names and labels; `usage.parquet` carries the trailing USAGE_WINDOW_DAYS of telemetry. With a
+`exports/<tenant>/<YYYY-MM-DD>/{accounts,contacts,opportunities,tasks,activities}.jsonl` use the demo
+CRM's own field names and labels; `usage.parquet` carries the trailing USAGE_WINDOW_DAYS of telemetry. With a
 corruption rate, some records come out malformed (what real feeds do); that is not ground truth."""
 
 from __future__ import annotations
@@ -16,10 +16,16 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from connectors.demo.catalog import ROLE_LABELS, STAGE_LABELS, STATUS_LABELS
+from connectors.demo.catalog import (
+    ACTIVITY_TYPE_LABELS,
+    DIRECTION_LABELS,
+    ROLE_LABELS,
+    STAGE_LABELS,
+    STATUS_LABELS,
+)
 from connectors.demo.state import Record
 
-CRM_EXPORTS: tuple[str, ...] = ("accounts", "contacts", "opportunities", "tasks")
+CRM_EXPORTS: tuple[str, ...] = ("accounts", "contacts", "opportunities", "tasks", "activities")
 CORRUPTIONS: tuple[str, ...] = ("missing_id", "wrong_type", "duplicate_key", "absurd_value")
 
 
@@ -47,7 +53,8 @@ def _opportunity(r: Record) -> dict[str, Any]:
     d = r.data
     return {"Id": r.record_id, "AccountId": d["account_id"], "Name": d["name"],
             "StageName": STAGE_LABELS.get(d["stage"], d["stage"]), "Amount": d["amount"],
-            "CloseDate": d["close_date"], "OwnerEmail": d["owner_email"]}
+            "CloseDate": d["close_date"], "OwnerEmail": d["owner_email"],
+            "LastStageChangeDate": d.get("stage_changed_on")}
 
 
 def _task(r: Record) -> dict[str, Any]:
@@ -57,7 +64,16 @@ def _task(r: Record) -> dict[str, Any]:
             "Status": d["status"], "IdempotencyKey": d.get("idempotency_key")}
 
 
-_FLAVOUR = {"accounts": _account, "contacts": _contact, "opportunities": _opportunity, "tasks": _task}
+def _activity(r: Record) -> dict[str, Any]:
+    d = r.data
+    return {"Id": r.record_id, "AccountId": d["account_id"], "OpportunityId": d["opportunity_id"],
+            "WhoId": d["contact_id"], "Type": ACTIVITY_TYPE_LABELS[d["type"]],
+            "Direction__c": DIRECTION_LABELS[d["direction"]], "Subject": d["subject"],
+            "ActivityDate": d["occurred_on"]}
+
+
+_FLAVOUR = {"accounts": _account, "contacts": _contact, "opportunities": _opportunity, "tasks": _task,
+            "activities": _activity}
 
 # Which field each corruption damages, per object, and how.
 _WRONG_TYPE = {"accounts": ("SeatsLicensed__c", "a few hundred"), "contacts": ("Status__c", 1),

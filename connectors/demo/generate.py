@@ -16,6 +16,7 @@ from connectors.demo.catalog import (
     NAME_SECOND,
     OPEN_STAGES,
     PRODUCT_CATALOG,
+    STALL_DAYS,
     TITLES,
 )
 from connectors.demo.state import Record
@@ -59,11 +60,14 @@ def new_contact(rng: np.random.Generator, tenant: str, n: int, account: Record, 
 
 
 def new_opportunity(rng: np.random.Generator, tenant: str, n: int, account: Record, day_index: int,
-                    stage: str) -> Record:
+                    stage: str, days_in_stage: int = 0) -> Record:
+    """``engagement`` is hidden state (not exported): normal | ghosting | dark (see activities.py)."""
     close = EPOCH + timedelta(days=day_index + int(rng.integers(25, 180)))
     data = {"account_id": account.record_id, "name": f"{account.data['name']} - expansion {n}",
             "stage": stage, "amount": float(round(rng.lognormal(10.3, 0.8), -2)),
-            "close_date": close.isoformat(), "owner_email": account.data["owner_email"]}
+            "close_date": close.isoformat(), "owner_email": account.data["owner_email"],
+            "stage_changed_on": (EPOCH + timedelta(days=day_index - days_in_stage)).isoformat(),
+            "engagement": "normal"}
     return Record(record_id(tenant, "opp", n), account.record_id, 1, data)
 
 
@@ -101,7 +105,9 @@ def populate(tenant: str, rng: np.random.Generator, n_accounts: int) -> TenantPo
             contacts[contact.record_id] = contact
         for _ in range(n_opps[i]):
             stage = OPEN_STAGES[int(rng.integers(len(OPEN_STAGES)))]
-            opp = new_opportunity(rng, tenant, len(opportunities), account, 0, stage)
+            # never stalled on day 0: the world starts clean, so every stall is a dated event
+            opp = new_opportunity(rng, tenant, len(opportunities), account, 0, stage,
+                                  int(rng.integers(0, STALL_DAYS[stage] + 1)))
             opportunities[opp.record_id] = opp
 
     account_ids = np.array(list(accounts), dtype=object)
@@ -114,7 +120,8 @@ def populate(tenant: str, rng: np.random.Generator, n_accounts: int) -> TenantPo
     usage = UsageDynamics(acc_col, prod_col, base_active, np.ones(acc_col.size), seat_ratio)
     return TenantPopulation(
         records={"accounts": accounts, "contacts": contacts, "opportunities": opportunities,
-                 "products": products, "tasks": {}},
+                 "products": products, "tasks": {}, "activities": {}},
         usage=usage,
-        counters={"contacts": len(contacts), "opportunities": len(opportunities), "tasks": 0},
+        counters={"contacts": len(contacts), "opportunities": len(opportunities), "tasks": 0,
+                  "activities": 0},
     )

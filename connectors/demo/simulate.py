@@ -1,8 +1,9 @@
-"""One simulated day of one tenant: ground-truth events first, then ordinary CRM and usage noise.
+"""One simulated day of one tenant: the day's context, ordinary CRM noise and usage draws.
 
-Noise is kept clearly apart from events (close dates move at most 5 days, stages only move forward,
-usage jitters by at most 12 %), and an entity touched by an event is left alone for a cool-off, so
-every event stays unambiguous in consecutive daily exports."""
+Noise is kept clearly apart from events (injections.py) and below every signal threshold: close dates
+move at most 5 days, amounts at most 15 %, seats licensed -3 % .. +5 %, stages only move forward,
+usage jitters by at most 12 %. Non-champion contacts may leave and new contacts and deals appear; the
+conditions that follows from those (too few contacts, no economic buyer) are ground truth too."""
 
 from __future__ import annotations
 
@@ -13,12 +14,10 @@ from typing import Any
 import numpy as np
 
 from connectors.demo.catalog import OPEN_STAGES, day_of
-from connectors.demo.events import GroundTruthEvent
 from connectors.demo.generate import UsageDynamics, new_contact, new_opportunity, owners_of
 from connectors.demo.state import Record
 
-ENTITY_COOL_OFF_DAYS = 14
-USAGE_COOL_OFF_DAYS = 14
+SEAT_TRUE_UP_CHANCE = 0.004  # per account and day: seats licensed move by -3 % .. +5 %
 
 
 @dataclass
@@ -44,6 +43,8 @@ class DayContext:
         return last is None or self.day_index - last >= days
 
     def change(self, object_: str, record: Record, **values: Any) -> None:
+        if object_ == "opportunities" and "stage" in values and values["stage"] != record.data["stage"]:
+            values.setdefault("stage_changed_on", self.today.isoformat())  # the CRM's LastStageChangeDate
         record.data.update(values)
         record.version += 1
         self.changed.setdefault(object_, set()).add(record.record_id)
@@ -53,11 +54,11 @@ class DayContext:
         self.changed.setdefault(object_, set()).add(record.record_id)
 
 
-def _is_open(opp: Record) -> bool:
+def is_open(opp: Record) -> bool:
     return opp.data["stage"] in OPEN_STAGES
 
 
-def _usage_rows(ctx: DayContext, account_id: str) -> np.ndarray:
+def usage_rows(ctx: DayContext, account_id: str) -> np.ndarray:
     if ctx._rows is None:
         ctx._rows = {}
         for i, acc in enumerate(ctx.usage.account_id):
@@ -65,105 +66,11 @@ def _usage_rows(ctx: DayContext, account_id: str) -> np.ndarray:
     return np.array(ctx._rows.get(account_id, []), dtype=np.int64)
 
 
-def _candidates(ctx: DayContext, account_id: str, by_account: dict[str, dict[str, list[Record]]]
-                ) -> dict[str, list[Record] | None]:
-    found: dict[str, list[Record] | None] = {}
-    rows = _usage_rows(ctx, account_id)
-    if ctx.cooled(f"usage:{account_id}", USAGE_COOL_OFF_DAYS):
-        if ctx.usage.level[rows].min() >= 0.9:
-            found["usage_drop"] = None
-        if ctx.usage.seat_ratio[rows].max() < 0.85:
-            found["expansion_intent"] = None
-    mine = by_account.get(account_id, {})
-    champions = [c for c in mine.get("contacts", []) if c.data["role"] == "champion"
-                 and c.data["status"] == "active"
-                 and ctx.cooled(f"contact:{c.record_id}", ENTITY_COOL_OFF_DAYS)]
-    if champions:
-        found["champion_departed"] = champions
-    opps = [o for o in mine.get("opportunities", []) if _is_open(o)
-            and ctx.cooled(f"opportunity:{o.record_id}", ENTITY_COOL_OFF_DAYS)
-            and o.data["close_date"] > ctx.today.isoformat()]
-    if opps:
-        found["deal_slipped"] = opps
-    regressable = [o for o in opps if OPEN_STAGES.index(o.data["stage"]) >= 1]
-    if regressable:
-        found["stage_regression"] = regressable
-    return found
-
-
-def inject_events(ctx: DayContext) -> list[GroundTruthEvent]:
-    accounts = ctx.records["accounts"]
-    ids = list(accounts)
-    hits = np.flatnonzero(ctx.rng.random(len(ids)) < ctx.event_rate)
-    if hits.size == 0:
-        return []
-    by_account: dict[str, dict[str, list[Record]]] = {}
-    for object_ in ("contacts", "opportunities"):
-        for rec in ctx.records[object_].values():
-            by_account.setdefault(rec.account_id or "", {}).setdefault(object_, []).append(rec)
-    out: list[GroundTruthEvent] = []
-    for i in hits:
-        account_id = ids[int(i)]
-        found = _candidates(ctx, account_id, by_account)
-        if not found:
-            continue
-        kinds = sorted(found)
-        kind = kinds[int(ctx.rng.integers(len(kinds)))]
-        entities = found[kind]
-        entity = entities[int(ctx.rng.integers(len(entities)))] if entities else None
-        out.append(_apply_event(ctx, kind, account_id, entity))
-    return out
-
-
-def _apply_event(ctx: DayContext, kind: str, account_id: str, entity: Record | None) -> GroundTruthEvent:
-    rng = ctx.rng
-    details: dict[str, Any]
-    if kind in ("usage_drop", "expansion_intent"):
-        rows = _usage_rows(ctx, account_id)
-        if kind == "usage_drop":
-            factor = float(rng.uniform(0.3, 0.4))
-            ctx.usage.level[rows] *= factor
-            details = {"usage_factor": round(factor, 3)}
-        else:
-            ratio = float(rng.uniform(0.98, 1.04))
-            ctx.usage.seat_ratio[rows] = ratio
-            ctx.usage.level[rows] *= float(rng.uniform(1.3, 1.5))
-            details = {"seat_ratio": round(ratio, 3)}
-        ctx.last_event_day[f"usage:{account_id}"] = ctx.day_index
-        ctx.touched.add(f"account:{account_id}")
-        return GroundTruthEvent(tenant=ctx.tenant, day=ctx.today, kind=kind, account_id=account_id,
-                                entity_type="account", entity_id=account_id, details=details)
-    assert entity is not None
-    if kind == "champion_departed":
-        ctx.change("contacts", entity, status="departed")
-        entity_type = "contact"
-        details = {"name": f"{entity.data['first_name']} {entity.data['last_name']}",
-                   "title": entity.data["title"]}
-    elif kind == "deal_slipped":
-        before = entity.data["close_date"]
-        slip = int(rng.integers(14, 61))
-        after = (date.fromisoformat(before) + timedelta(days=slip)).isoformat()
-        ctx.change("opportunities", entity, close_date=after)
-        entity_type = "opportunity"
-        details = {"close_date_before": before, "close_date_after": after, "slip_days": slip}
-    else:
-        before = entity.data["stage"]
-        steps = int(rng.integers(1, OPEN_STAGES.index(before) + 1))
-        after = OPEN_STAGES[OPEN_STAGES.index(before) - steps]
-        ctx.change("opportunities", entity, stage=after)
-        entity_type = "opportunity"
-        details = {"stage_before": before, "stage_after": after}
-    ctx.last_event_day[f"{entity_type}:{entity.record_id}"] = ctx.day_index
-    ctx.touched.add(f"{entity_type}:{entity.record_id}")
-    return GroundTruthEvent(tenant=ctx.tenant, day=ctx.today, kind=kind, account_id=account_id,
-                            entity_type=entity_type, entity_id=entity.record_id, details=details)
-
-
 def apply_crm_noise(ctx: DayContext) -> None:
     rng, today = ctx.rng, ctx.today
     accounts = ctx.records["accounts"]
     for opp in list(ctx.records["opportunities"].values()):
-        if not _is_open(opp) or f"opportunity:{opp.record_id}" in ctx.touched:
+        if not is_open(opp) or f"opportunity:{opp.record_id}" in ctx.touched:
             continue
         draw = rng.random()
         if opp.data["close_date"] <= today.isoformat():
@@ -201,6 +108,16 @@ def apply_crm_noise(ctx: DayContext) -> None:
         elif draw < 0.006:
             ctx.add("opportunities", new_opportunity(rng, ctx.tenant, _next(ctx, "opportunities"), account,
                                                      ctx.day_index, OPEN_STAGES[0]))
+        elif draw < 0.006 + SEAT_TRUE_UP_CHANCE and f"account:{account.record_id}" not in ctx.touched:
+            _true_up(ctx, account)
+
+
+def _true_up(ctx: DayContext, account: Record) -> None:
+    before = int(account.data["seats_licensed"])
+    after = max(1, int(round(before * ctx.rng.uniform(0.97, 1.05))))
+    if after != before:
+        ctx.change("accounts", account, seats_licensed=after,
+                   arr=float(round(account.data["arr"] * after / before, -2)))
 
 
 def _next(ctx: DayContext, object_: str) -> int:

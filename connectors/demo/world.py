@@ -15,13 +15,18 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, func, select, update
 
 from connectors.demo import state as st
-from connectors.demo.catalog import EPOCH, USAGE_WINDOW_DAYS, day_of, index_of
-from connectors.demo.events import GroundTruthEvent
+from connectors.demo.activities import expired_activities, log_activities
+from connectors.demo.catalog import ACTIVITY_WINDOW_DAYS, EPOCH, USAGE_WINDOW_DAYS, day_of, index_of
+from connectors.demo.conditions import condition_events, holding_conditions
+from connectors.demo.events import CONDITION_KINDS, GroundTruthEvent
 from connectors.demo.export import usage_frame, write_exports
 from connectors.demo.generate import UsageDynamics, populate
-from connectors.demo.simulate import DayContext, apply_crm_noise, draw_usage, inject_events
+from connectors.demo.injections import inject_events
+from connectors.demo.simulate import DayContext, apply_crm_noise, draw_usage
 
-_EVENT_STREAM, _USAGE_STREAM, _EXPORT_STREAM, _CREATE_STREAM = 1, 2, 3, 4
+_EVENT_STREAM, _USAGE_STREAM, _EXPORT_STREAM, _CREATE_STREAM, _ACTIVITY_STREAM = 1, 2, 3, 4, 5
+_CRM_OBJECTS = ("accounts", "contacts", "opportunities", "tasks", "activities")
+_USAGE_KINDS = ("usage_drop", "expansion_intent")
 _DAY_OFFSET = 1000  # seed sequences take non-negative ints; pre-history days are negative
 
 
@@ -130,24 +135,37 @@ class DemoWorld:
 
     def _advance_tenant(self, conn: Connection, index: int, tenant: str, day: int) -> list[GroundTruthEvent]:
         p = self.params
-        objects = ("accounts", "contacts", "opportunities", "products", "tasks")
-        records = {o: st.load_records(conn, tenant, o) for o in objects}
+        records = {o: st.load_records(conn, tenant, o) for o in (*_CRM_OBJECTS, "products")}
         usage = _load_usage(conn, tenant)
         recent = conn.execute(select(st.events.c.kind, st.events.c.account_id, st.events.c.entity_type,
                                      st.events.c.entity_id, st.events.c.day)
                               .where(st.events.c.tenant == tenant, st.events.c.day >= day - 60)).all()
         last: dict[str, int] = {}
+        last_condition: dict[str, int] = {}
         for r in recent:
-            key = f"usage:{r.account_id}" if r.entity_type == "account" else f"{r.entity_type}:{r.entity_id}"
-            last[key] = max(last.get(key, r.day), r.day)
+            if r.kind in CONDITION_KINDS:
+                key, into = f"{r.kind}|{r.entity_id}", last_condition
+            else:
+                key = f"usage:{r.account_id}" if r.kind in _USAGE_KINDS else f"{r.entity_type}:{r.entity_id}"
+                into = last
+            into[key] = max(into.get(key, r.day), r.day)
         counters = {o: int(st.get_meta(conn, f"counter:{tenant}:{o}") or 0)
-                    for o in ("contacts", "opportunities")}
+                    for o in ("contacts", "opportunities", "activities")}
         ctx = DayContext(tenant, day, p.event_rate, _rng(p.seed, index, _EVENT_STREAM, day), records,
                          usage, counters, last)
         injected = inject_events(ctx)
         apply_crm_noise(ctx)
         ctx.rng = _rng(p.seed, index, _USAGE_STREAM, day)
         active, seats = draw_usage(ctx)
+        logged = log_activities(tenant, day, _rng(p.seed, index, _ACTIVITY_STREAM, day), records, counters)
+        for activity in logged:
+            ctx.changed.setdefault("activities", set()).add(activity.record_id)
+        expired = expired_activities(records["activities"], day, ACTIVITY_WINDOW_DAYS)
+        if expired:
+            conn.execute(delete(st.records).where(st.records.c.tenant == tenant,
+                                                  st.records.c.object == "activities",
+                                                  st.records.c.record_id.in_(expired)))
+        injected += _condition_events(conn, tenant, day, records, last_condition)
         for object_, ids in ctx.changed.items():
             st.save_records(conn, tenant, object_, (records[object_][i] for i in sorted(ids)))
         for key in sorted(k for k in ctx.touched if k.startswith("account:")):
@@ -176,8 +194,7 @@ class DemoWorld:
             for index, tenant in enumerate(self.params.tenants):
                 if self.export_dir(tenant, day_of(day)).exists():
                     continue
-                records = {o: st.load_records(conn, tenant, o)
-                           for o in ("accounts", "contacts", "opportunities", "tasks")}
+                records = {o: st.load_records(conn, tenant, o) for o in _CRM_OBJECTS}
                 rows = conn.execute(
                     select(st.usage_daily.c.day, st.usage_daily.c.account_id, st.usage_daily.c.product,
                            st.usage_daily.c.active_users, st.usage_daily.c.seats_used)
@@ -203,6 +220,15 @@ class DemoWorld:
         tmp = path.with_suffix(".jsonl.tmp")
         tmp.write_text("".join(e.model_dump_json() + "\n" for e in truth), encoding="utf-8")
         tmp.replace(path)
+
+
+def _condition_events(conn: Connection, tenant: str, day: int, records: dict[str, dict[str, st.Record]],
+                      last_event_day: dict[str, int]) -> list[GroundTruthEvent]:
+    """Conditions that became true today; the set holding yesterday is kept in the world's meta."""
+    now = holding_conditions(records, day)
+    before = set(json.loads(st.get_meta(conn, f"conditions:{tenant}") or "[]"))
+    st.set_meta(conn, f"conditions:{tenant}", json.dumps(sorted(now)))
+    return condition_events(tenant, day, before, now, last_event_day)
 
 
 def _rng(seed: int, tenant_index: int, stream: int, day: int) -> np.random.Generator:
@@ -246,3 +272,10 @@ def _populate_tenant(conn: Connection, params: WorldParams, index: int, tenant: 
         ctx.rng = _rng(params.seed, index, _USAGE_STREAM, day)
         active, seats = draw_usage(ctx)
         _insert_usage(conn, tenant, day, usage, active, seats)
+    # two weeks of engagement history, so day 0 already shows every deal's cadence
+    for day in range(-13, 1):
+        log_activities(tenant, day, _rng(params.seed, index, _ACTIVITY_STREAM, day), population.records,
+                       population.counters)
+    st.insert_records(conn, tenant, "activities", population.records["activities"].values())
+    st.set_meta(conn, f"counter:{tenant}:activities", str(population.counters["activities"]))
+    _condition_events(conn, tenant, 0, population.records, {})  # what holds on day 0 is no event
