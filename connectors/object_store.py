@@ -7,6 +7,7 @@ existing address raises, so a retried pull can never silently rewrite history.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import uuid
@@ -58,7 +59,25 @@ class LocalObjectStore:
             path = self.key(snapshot.tenant, snapshot.source, object_, snapshot.pulled_at)
             self._write_once(path, frame)
             written.append(str(path))
+        self._write_manifest(snapshot)
         return written
+
+    def _manifest(self, tenant: str, source: str, pulled_at: datetime) -> Path:
+        return self._dir(tenant, source) / "_manifest" / f"pulled_at={stamp(pulled_at)}.json"
+
+    def _write_manifest(self, snapshot: RawSnapshot) -> None:
+        """`complete` and `cursors` next to the objects (the same layout as S3ObjectStore), write-once."""
+        cursors = {k: v.astimezone(UTC).isoformat() for k, v in sorted(snapshot.cursors.items())}
+        body = json.dumps({"complete": snapshot.complete, "cursors": cursors}, sort_keys=True)
+        path = self._manifest(snapshot.tenant, snapshot.source, snapshot.pulled_at)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(path, "x") as fh:
+                fh.write(body)
+        except FileExistsError:
+            if path.read_text() != body:
+                raise SnapshotConflict(f"{path} already records a different manifest for this snapshot; "
+                                       "raw snapshots are immutable") from None
 
     def _write_once(self, path: Path, frame: pl.DataFrame) -> None:
         if path.exists():
@@ -93,7 +112,11 @@ class LocalObjectStore:
             raise SnapshotNotFound(f"no raw snapshot of {tenant}/{source} pulled at {stamp(pulled_at)} "
                                    f"under {base}; list_snapshots() shows what exists")
         at = datetime.strptime(stamp(pulled_at), _STAMP).replace(tzinfo=UTC)
-        return RawSnapshot(tenant=tenant, source=source, pulled_at=at, objects=objects)
+        manifest_path = self._manifest(tenant, source, pulled_at)
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        cursors = {k: datetime.fromisoformat(v) for k, v in manifest.get("cursors", {}).items()}
+        return RawSnapshot(tenant=tenant, source=source, pulled_at=at, objects=objects,
+                           complete=manifest.get("complete", True), cursors=cursors)
 
     def list_snapshots(self, tenant: str, source: str) -> list[datetime]:
         base = self._dir(tenant, source)

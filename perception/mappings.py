@@ -4,32 +4,8 @@ A new connector adds its ObjectMappings here (or passes its own to `normalize`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from perception.mapping_spec import ColumnSpec, ObjectMapping, SourceMapping
 from perception.schemas import ACTIVITY_TYPES, CONTACT_STATUSES, DIRECTIONS, ROLES, STAGES
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    """One canonical column. kind: id | text | slug | email | domain | float | int | date | enum."""
-
-    name: str
-    source: str | tuple[str, ...]  # a tuple is joined with spaces (e.g. first + last name)
-    kind: str = "text"
-    required: bool = False
-    lo: float | None = None  # values outside [lo, hi] are absurd
-    hi: float | None = None
-    allowed: tuple[str, ...] = ()  # enum values (canonical)
-    labels: dict[str, str] = field(default_factory=dict)  # lower-cased raw label -> canonical value
-
-
-@dataclass(frozen=True)
-class ObjectMapping:
-    columns: tuple[ColumnSpec, ...]
-    derived_key: tuple[str, ...] = ()  # key built from parsed columns joined with "|"
-
-
-SourceMapping = dict[str, ObjectMapping]
 
 _MONEY_MAX = 1e10
 _COUNT_MAX = 1e7
@@ -85,4 +61,11 @@ DEMO: SourceMapping = {
     ), derived_key=("account_id", "product", "day")),
 }
 
-MAPPINGS: dict[str, SourceMapping] = {"demo": DEMO}
+from perception.mappings_hubspot import HUBSPOT  # noqa: E402
+from perception.mappings_salesforce import SALESFORCE  # noqa: E402
+from perception.mappings_telemetry import TELEMETRY  # noqa: E402
+
+MAPPINGS: dict[str, SourceMapping] = {"demo": DEMO, "hubspot": HUBSPOT, "salesforce": SALESFORCE,
+                                      "telemetry": TELEMETRY}
+__all__ = ["DEMO", "HUBSPOT", "MAPPINGS", "SALESFORCE", "TELEMETRY", "ColumnSpec", "ObjectMapping",
+           "SourceMapping"]

@@ -5,7 +5,7 @@ derivations (picked association, owner email, stage label, the stage's hs_date_e
 
 from __future__ import annotations
 
-from perception.mappings import ColumnSpec, ObjectMapping, SourceMapping
+from perception.mapping_spec import ColumnSpec, ObjectMapping, SourceMapping
 from perception.schemas import ACTIVITY_TYPES, CONTACT_STATUSES, DIRECTIONS, ROLES, STAGES
 
 _MONEY_MAX = 1e10

@@ -5,7 +5,7 @@ columns are the connector's derivations (configured custom fields, task type/dir
 
 from __future__ import annotations
 
-from perception.mappings import ColumnSpec, ObjectMapping, SourceMapping
+from perception.mapping_spec import ColumnSpec, ObjectMapping, SourceMapping
 from perception.schemas import ACTIVITY_TYPES, CONTACT_STATUSES, DIRECTIONS, ROLES, STAGES
 
 _MONEY_MAX = 1e10

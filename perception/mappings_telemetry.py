@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from perception.mappings import ColumnSpec, ObjectMapping, SourceMapping
+from perception.mapping_spec import ColumnSpec, ObjectMapping, SourceMapping
 
 _COUNT_MAX = 1e7
 

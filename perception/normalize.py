@@ -136,6 +136,8 @@ def normalize_object(tenant: str, object_: str, raw: pl.DataFrame, mapping: Obje
     """One raw object -> (canonical rows, quarantine rows)."""
     key = KEYS[object_]
     text = _as_text(raw)
+    if text.width == 0:  # rows without a single field: each is quarantined as missing its id
+        text = pl.DataFrame({"__no_fields": [None] * raw.height}, schema={"__no_fields": pl.String})
     columns = set(text.columns)
     parsed, reasons = [], []
     for spec in mapping.columns:

@@ -79,20 +79,26 @@ def test_unsafe_key_parts_are_refused(store: RawSnapshotStore) -> None:
         store.write_snapshot(RawSnapshot("../etc", "hubspot", AT, {"accounts": pl.DataFrame({"Id": ["x"]})}))
 
 
-def test_s3_keeps_an_incremental_snapshot_partial_with_its_cursors() -> None:
+def test_an_incremental_snapshot_reads_back_partial_with_its_cursors(store: RawSnapshotStore) -> None:
+    mark = datetime(2025, 3, 1, 11, 59, tzinfo=UTC)
+    partial = RawSnapshot("acme", "hubspot", AT, {"accounts": pl.DataFrame({"Id": ["A1"]})},
+                          complete=False, cursors={"companies": mark})
+    store.write_snapshot(partial)
+    back = store.read_snapshot("acme", "hubspot", AT)
+    assert back.complete is False
+    assert back.cursors == {"companies": mark}
+    assert store.read_snapshot("acme", "hubspot", AT).objects["accounts"]["Id"].to_list() == ["A1"]
+    assert store.list_snapshots("acme", "hubspot") == [AT]  # the manifest is not a snapshot of its own
+
+
+def test_s3_addresses_objects_hive_style() -> None:
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         client.create_bucket(Bucket="revloop-raw")
         store = S3ObjectStore("s3://revloop-raw", client=client)
-        mark = datetime(2025, 3, 1, 11, 59, tzinfo=UTC)
-        partial = RawSnapshot("acme", "hubspot", AT, {"accounts": pl.DataFrame({"Id": ["A1"]})},
-                              complete=False, cursors={"companies": mark})
-        uri = store.write_snapshot(partial)[0]
+        uri = store.write_snapshot(_snapshot())[0]
         assert uri == "s3://revloop-raw/raw/tenant=acme/source=hubspot/object=accounts/" \
                       "pulled_at=20250301T120000Z.parquet"
-        back = store.read_snapshot("acme", "hubspot", AT)
-        assert back.complete is False
-        assert back.cursors == {"companies": mark}
 
 
 def test_open_object_store_picks_the_adapter_from_the_uri(tmp_path: Path) -> None:

@@ -115,3 +115,13 @@ def test_snapshot_store_latest_and_previous(tmp_path: Path) -> None:
     assert previous is not None and previous.pulled_at == first.pulled_at
     assert store.previous("acme", before=first.pulled_at) is None
     assert store.latest("globex") is None
+
+
+def test_rows_without_a_single_field_are_quarantined_not_crashed_on() -> None:
+    from perception.mappings import DEMO
+    from perception.normalize import normalize_object
+
+    good, bad = normalize_object("acme", "accounts", pl.DataFrame([{}, {}]), DEMO["accounts"])
+
+    assert good.height == 0
+    assert bad["reason"].to_list() == ["missing_id", "missing_id"]
