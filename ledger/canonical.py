@@ -17,22 +17,31 @@ _MAX_SAFE_INTEGER = 2**53 - 1
 
 
 def _fast_path_holds(value: Any) -> bool:
-    kind = type(value)
-    if kind is str or kind is bool or value is None:
-        return True
-    if kind is int:
-        return -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER
-    if kind is float:
-        text = repr(value)
-        return "e" not in text and "n" not in text and not text.endswith(".0")
-    if kind is dict:
-        for key, item in value.items():
-            if type(key) is not str or not key.isascii() or not _fast_path_holds(item):
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if not -_MAX_SAFE_INTEGER <= item <= _MAX_SAFE_INTEGER:
                 return False
-        return True
-    if kind is list:
-        return all(_fast_path_holds(item) for item in value)
-    return False
+        elif kind is float:
+            text = repr(item)
+            if "e" in text or "n" in text or text.endswith(".0"):
+                return False
+        elif kind is dict:
+            try:
+                if not "".join(item).isascii():
+                    return False
+            except TypeError:  # a key that is not a string
+                return False
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+        else:
+            return False
+    return True
 
 
 def canonical_bytes(value: Any) -> bytes:

@@ -129,7 +129,7 @@ class Ledger:
                                             recorded_at=now, payload_digest=digest, prev_hash=prev)
                 entry_hash = sha256(header).hexdigest()
                 heads[item.tenant] = (seq, entry_hash)
-                sealed.append(LedgerEntry.model_construct(
+                sealed.append(LedgerEntry(
                     seq=seq, tenant=item.tenant, kind=item.kind, actor=item.actor, recorded_at=now,
                     payload=json.loads(payload_text), payload_digest=digest, prev_hash=prev,
                     entry_hash=entry_hash))
