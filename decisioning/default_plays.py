@@ -28,35 +28,31 @@ def _open_opportunities(situation: Situation) -> str:
     )
 
 
-def _usage_drop_task(due_in_days: int) -> PlayStep:
+def _active_contacts(situation: Situation) -> str:
+    people = [c for c in situation.context.contacts
+              if c.contact_id not in situation.entity_ids and c.status != "departed"]
+    if not people:
+        return "No other active contacts are known; find some."
+    return "Contacts to consider:\n" + "\n".join(
+        f"- {c.name}" + (f" ({c.title})" if c.title else "") + (f", {c.role}" if c.role else "")
+        for c in people[:10])
+
+
+def _task(subject: str, advice: str, effect: str, base_confidence: float, due_in_days: int,
+          list_contacts: bool = False) -> PlayStep:
+    """A CRM task for the account owner; ``subject`` may name ``{account}``."""
     def build(situation: Situation) -> dict[str, Any]:
+        body = f"What changed:\n{_what_changed(situation)}\n\n{advice}"
+        if list_contacts:
+            body += f"\n\n{_active_contacts(situation)}"
         return {
-            "subject": f"Check in with {situation.account_label}: product usage dropped",
-            "body": f"What changed:\n{_what_changed(situation)}\n\n"
-            "Call the main contact, find out what changed on their side and agree next steps.",
+            "subject": subject.format(account=situation.account_label),
+            "body": body,
             "due_in_days": due_in_days,
             "owner": situation.context.owner,
         }
 
-    return PlayStep(ActionType.crm_create_task, RiskTier.L1, build,
-                    "The CSM learns why usage fell while the account can still be saved.", 0.7)
-
-
-def _new_champion_task(due_in_days: int) -> PlayStep:
-    def build(situation: Situation) -> dict[str, Any]:
-        candidates = [c for c in situation.context.contacts
-                      if c.contact_id not in situation.entity_ids and c.status != "departed"]
-        listed = "\n".join(f"- {c.name}" + (f" ({c.title})" if c.title else "") for c in candidates[:10])
-        return {
-            "subject": f"Identify a new champion at {situation.account_label}",
-            "body": f"What changed:\n{_what_changed(situation)}\n\n"
-            + (f"Contacts to consider:\n{listed}" if listed else "No other contacts are known; find one."),
-            "due_in_days": due_in_days,
-            "owner": situation.context.owner,
-        }
-
-    return PlayStep(ActionType.crm_create_task, RiskTier.L1, build,
-                    "A new champion is in place before the account goes dark.", 0.75)
+    return PlayStep(ActionType.crm_create_task, RiskTier.L1, build, effect, base_confidence)
 
 
 def _notify_owner(subject: str, base_confidence: float, effect: str) -> PlayStep:
@@ -82,13 +78,13 @@ def _forecast_to(value: str) -> PlayStep:
                     preconditions=(opportunity_in_graph,))
 
 
-def _expansion_brief() -> PlayStep:
+def _brief(kind: str, effect: str) -> PlayStep:
     def build(situation: Situation) -> dict[str, Any]:
         ctx = situation.context
         team = [f"Owner: {ctx.owner or 'unknown'}"]
         team += [f"Champion: {c.name}" + (f" ({c.title})" if c.title else "") for c in ctx.champions]
         return {
-            "title": f"Expansion brief: {situation.account_label}",
+            "title": f"{kind} brief: {situation.account_label}",
             "sections": [
                 {"heading": "Why now", "body": _what_changed(situation)},
                 {"heading": "Account team", "body": "\n".join(team)},
@@ -96,20 +92,64 @@ def _expansion_brief() -> PlayStep:
             ],
         }
 
-    return PlayStep(ActionType.draft_meeting_brief, RiskTier.L0, build,
-                    "The account team walks into the expansion conversation prepared.", 0.75)
+    return PlayStep(ActionType.draft_meeting_brief, RiskTier.L0, build, effect, 0.75)
 
 
 def default_playbooks(due_in_days: int = 3, forecast_value: str = "pipeline") -> dict[SignalKind, Play]:
+    """One play per SignalKind (decisioning/README.md, 'The default plays')."""
+    d = due_in_days
     return {
-        SignalKind.usage_drop: Play((_usage_drop_task(due_in_days),)),
+        SignalKind.usage_drop: Play((_task(
+            "Check in with {account}: product usage dropped",
+            "Call the main contact, find out what changed on their side and agree next steps.",
+            "The CSM learns why usage fell while the account can still be saved.", 0.7, d),)),
         SignalKind.champion_departed: Play((
-            _new_champion_task(due_in_days),
+            _task("Identify a new champion at {account}",
+                  "Find someone among the remaining contacts to carry the relationship.",
+                  "A new champion is in place before the account goes dark.", 0.75, d, list_contacts=True),
             _notify_owner("champion departed", 0.8, "The owner hears about the departure the same day."),
         )),
         SignalKind.deal_slipped: Play((
             _notify_owner("deal slipped", 0.8, "The owner re-plans the deal before the forecast call."),
         )),
         SignalKind.stage_regression: Play((_forecast_to(forecast_value),), per_entity=True),
-        SignalKind.expansion_intent: Play((_expansion_brief(),)),
+        SignalKind.expansion_intent: Play((_brief(
+            "Expansion", "The account team walks into the expansion conversation prepared."),)),
+        SignalKind.seat_contraction: Play((
+            _task("Find out why {account} cut seats",
+                  "Ask the champion what drove the reduction (budget, adoption, a competitor) and agree a "
+                  "plan to win the seats back.",
+                  "The CSM learns why seats were cut before the renewal conversation.", 0.7, d),
+            _notify_owner("seats cut", 0.75, "The owner hears about the contraction the same day."),
+        )),
+        SignalKind.amount_reduced: Play((
+            _notify_owner("deal amount reduced", 0.75, "The owner re-forecasts the deal at its new size."),
+        )),
+        SignalKind.no_activity: Play((_task(
+            "Re-engage {account}: a deal has gone quiet",
+            "Reach out with a concrete next step (a call, a proposal review); if nobody answers, ask the "
+            "champion who else should be involved.",
+            "The deal gets a next step before it goes cold.", 0.7, d),)),
+        SignalKind.ghosted: Play((_task(
+            "{account} stopped replying: reach another contact",
+            "Our outreach is going unanswered. Try a different person or channel rather than another email "
+            "to the same contact.",
+            "The deal is re-threaded through someone who answers.", 0.7, d, list_contacts=True),)),
+        SignalKind.too_few_contacts: Play((_task(
+            "Multi-thread the deal at {account}",
+            "The deal hangs on a single contact. Ask them to introduce colleagues who use the product or "
+            "sign off on it.",
+            "A second and third contact are engaged before the deal depends on one person.", 0.65, d,
+            list_contacts=True),)),
+        SignalKind.no_economic_buyer: Play((_task(
+            "Engage the economic buyer at {account}",
+            "The deal is late in the cycle without anyone who signs. Ask the champion to introduce the "
+            "budget owner and book a meeting with them.",
+            "The person who signs is engaged before the deal reaches paperwork.", 0.7, d,
+            list_contacts=True),)),
+        SignalKind.stalled_in_stage: Play((
+            _notify_owner("deal stalled", 0.7, "The owner agrees a next step or re-qualifies the deal."),
+        )),
+        SignalKind.renewal_approaching: Play((_brief(
+            "Renewal", "The account team prepares the renewal with its risks and opportunities in view."),)),
     }

@@ -20,6 +20,7 @@ from tests.unit.test_decisioning_fixtures import (
     make_signal,
     update_args,
 )
+from tests.unit.test_decisioning_playbook import signal_of
 from world_model.contracts import AccountContext
 
 A = ActionType
@@ -55,6 +56,30 @@ GOLDEN = [
     Golden("expansion intent on a known account",
            [make_signal(SignalKind.expansion_intent)], make_context(),
            [(A.draft_meeting_brief, Out.automatic)]),
+    Golden("a deal goes quiet",
+           [signal_of(SignalKind.no_activity, severity=Severity.high)], make_context(),
+           [(A.crm_create_task, Out.needs_approval)]),
+    Golden("the customer stops replying",
+           [signal_of(SignalKind.ghosted)], make_context(),
+           [(A.crm_create_task, Out.needs_approval)]),
+    Golden("a late deal without its economic buyer",
+           [signal_of(SignalKind.no_economic_buyer)], make_context(),
+           [(A.crm_create_task, Out.needs_approval)]),
+    Golden("seats are cut",
+           [signal_of(SignalKind.seat_contraction, severity=Severity.high)], make_context(),
+           [(A.crm_create_task, Out.needs_approval), (A.notify_owner, Out.automatic)]),
+    Golden("a deal stalls in its stage",
+           [signal_of(SignalKind.stalled_in_stage)], make_context(),
+           [(A.notify_owner, Out.automatic)]),
+    Golden("a deal is cut down while automation is paused",
+           [signal_of(SignalKind.amount_reduced)], make_context(),
+           [(A.notify_owner, Out.needs_approval)], paused=True),
+    Golden("renewal approaches",
+           [signal_of(SignalKind.renewal_approaching)], make_context(),
+           [(A.draft_meeting_brief, Out.automatic)]),
+    Golden("single-threaded deal with the owner unknown: the task still goes for approval",
+           [signal_of(SignalKind.too_few_contacts)], make_context(owner=None),
+           [(A.crm_create_task, Out.needs_approval)]),
     Golden("must abstain: account unknown to the graph",
            [make_signal(SignalKind.deal_slipped)], make_context(name=None),
            [], ["unknown to the situation graph"]),

@@ -11,9 +11,29 @@ from decisioning.actions import validate_arguments
 from decisioning.contracts import Abstention, ActionType, Proposal, RiskTier
 from decisioning.default_plays import default_playbooks
 from decisioning.playbook import PlaybookAgent
-from perception.contracts import Severity, SignalKind
-from tests.unit.test_decisioning_fixtures import NOW, fixed_clock, make_context, make_hit, make_signal
+from perception.contracts import Severity, Signal, SignalKind
+from tests.unit.test_decisioning_fixtures import (
+    ENTITY_OF_KIND,
+    NOW,
+    fixed_clock,
+    make_context,
+    make_hit,
+    make_signal,
+)
 from world_model.contracts import GraphPath
+
+# The fixtures know the original five kinds; a newer kind borrows one about the same entity type.
+_ABOUT = {SignalKind.seat_contraction: SignalKind.usage_drop,
+          SignalKind.renewal_approaching: SignalKind.usage_drop}
+
+
+def signal_of(kind: SignalKind, **kwargs: object) -> Signal:
+    """A fixture signal of any kind: account kinds about acc_1, deal kinds about opp_3."""
+    if kind in ENTITY_OF_KIND:
+        return make_signal(kind, **kwargs)  # type: ignore[arg-type]
+    base = make_signal(_ABOUT.get(kind, SignalKind.deal_slipped), **kwargs)  # type: ignore[arg-type]
+    return base.model_copy(update={"kind": kind, "dedupe_key": f"{kind.value}:{base.entity_id}",
+                                   "narrative": f"{kind.value.replace('_', ' ')} on {base.entity_id}."})
 
 
 def agent(**kwargs: object) -> PlaybookAgent:
@@ -35,9 +55,18 @@ def abstentions(results: list[Proposal | Abstention]) -> list[Abstention]:
     (SignalKind.deal_slipped, [(ActionType.notify_owner, RiskTier.L0)]),
     (SignalKind.stage_regression, [(ActionType.crm_update_field, RiskTier.L2)]),
     (SignalKind.expansion_intent, [(ActionType.draft_meeting_brief, RiskTier.L0)]),
+    (SignalKind.seat_contraction, [(ActionType.crm_create_task, RiskTier.L1),
+                                   (ActionType.notify_owner, RiskTier.L0)]),
+    (SignalKind.amount_reduced, [(ActionType.notify_owner, RiskTier.L0)]),
+    (SignalKind.no_activity, [(ActionType.crm_create_task, RiskTier.L1)]),
+    (SignalKind.ghosted, [(ActionType.crm_create_task, RiskTier.L1)]),
+    (SignalKind.too_few_contacts, [(ActionType.crm_create_task, RiskTier.L1)]),
+    (SignalKind.no_economic_buyer, [(ActionType.crm_create_task, RiskTier.L1)]),
+    (SignalKind.stalled_in_stage, [(ActionType.notify_owner, RiskTier.L0)]),
+    (SignalKind.renewal_approaching, [(ActionType.draft_meeting_brief, RiskTier.L0)]),
 ])
 def test_default_play_per_signal_kind(kind: SignalKind, expected: list[tuple[ActionType, RiskTier]]) -> None:
-    results = agent().decide([make_signal(kind)], make_context(), [])
+    results = agent().decide([signal_of(kind)], make_context(), [])
 
     assert abstentions(results) == []
     made = proposals(results)
@@ -47,6 +76,26 @@ def test_default_play_per_signal_kind(kind: SignalKind, expected: list[tuple[Act
         assert (proposal.agent, proposal.agent_version) == ("playbook", PlaybookAgent.version)
         assert proposal.cost_estimate_usd == 0.0 and proposal.created_at == NOW
         assert proposal.expected_effect and 0.0 < proposal.confidence <= 0.95
+
+
+def test_every_kind_has_a_default_play() -> None:
+    assert set(default_playbooks()) == set(SignalKind)
+
+
+def test_deal_warnings_suggest_other_people_to_reach() -> None:
+    for kind in (SignalKind.ghosted, SignalKind.too_few_contacts, SignalKind.no_economic_buyer):
+        (task,) = proposals(agent().decide([signal_of(kind)], make_context(), []))
+        assert "Cal Diaz (Director IT)" in task.arguments["body"], kind
+        assert "Bea Chen" not in task.arguments["body"]  # departed
+        assert "Initech" in task.arguments["subject"]
+
+
+def test_renewal_brief_carries_why_now_and_the_open_deals() -> None:
+    (brief,) = proposals(agent().decide([signal_of(SignalKind.renewal_approaching)], make_context(), []))
+    sections = {s["heading"]: s["body"] for s in brief.arguments["sections"]}
+    assert brief.arguments["title"] == "Renewal brief: Initech"
+    assert "renewal approaching on acc_1" in sections["Why now"]
+    assert "Renewal opp_3: negotiation" in sections["Open opportunities"]
 
 
 def test_arguments_carry_the_context() -> None:
@@ -97,7 +146,7 @@ def test_memory_snippets_never_reach_arguments() -> None:
 
 
 def test_same_signals_give_the_same_proposal_ids() -> None:
-    signals = [make_signal(k) for k in SignalKind if k != SignalKind.usage_drop]
+    signals = [signal_of(k) for k in SignalKind if k != SignalKind.usage_drop]
     first = proposals(agent().decide(signals, make_context(), [make_hit()], trace_id="a"))
     shuffled = random.Random(4).sample(signals, len(signals))
     second = proposals(PlaybookAgent().decide(shuffled + signals[:1], make_context(), [], trace_id="b"))
