@@ -6,11 +6,15 @@ import app as demo_app``), in place of the demo sub-app defined there."""
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from revloop.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from perception.thresholds import SignalThresholds
 
 app = typer.Typer(help="The demo world: a seeded simulator of tenants, accounts, deals, activity and usage.",
                   no_args_is_help=True)
@@ -44,15 +48,18 @@ def score(
         min=0.0, max=1.0, help="Chance per account and day of an injected event.")] = 0.04,
     target: Annotated[float, typer.Option(min=0.0, max=1.0,
                                           help="Precision and recall every kind must reach.")] = 0.95,
+    thresholds: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="YAML/JSON mapping of signal thresholds to use instead of the "
+        "defaults (keys: perception/thresholds.py).")] = None,
 ) -> None:
     """Run a fresh demo world for DAYS days in this process (export -> normalize -> diff -> signals, in a
     temporary directory) and print TP/FP/FN/precision/recall per signal kind. Exits 1 when any kind is
-    below TARGET. Uses the default signal thresholds."""
+    below TARGET."""
     from perception.scoring import below_target, format_scores, score_demo_world
 
     started = time.perf_counter()
     names = [f"tenant-{i + 1}" for i in range(tenants)]
-    result = score_demo_world(days, names, accounts, seed, event_rate)
+    result = score_demo_world(days, names, accounts, seed, event_rate, _thresholds(thresholds))
     typer.echo(format_scores(result.scores, target))
     elapsed = time.perf_counter() - started
     typer.echo(f"{len(result.truth)} ground-truth events, {len(result.signals)} signals, "
@@ -61,6 +68,23 @@ def score(
     if failing:
         typer.echo(f"below target {target:.2f}: {', '.join(failing)}", err=True)
         raise typer.Exit(1)
+
+
+def _thresholds(path: Path | None) -> SignalThresholds | None:
+    if path is None:
+        return None
+    import yaml
+
+    from perception.thresholds import SignalThresholds, ThresholdsError
+
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(values, dict):
+            raise ThresholdsError(f"expected a mapping of names to values, got {type(values).__name__}")
+        return SignalThresholds.from_mapping(values)
+    except (yaml.YAMLError, ThresholdsError) as exc:
+        typer.echo(f"{path}: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command("score-loop")
