@@ -104,9 +104,9 @@ class GraphQueries:
             .project("props", "champion", "events")
             .by(__.valueMap())
             .by(__.out(CHAMPION_OF).has("key", key).count())
-            .by(__.in_(INVOLVES).has("tenant", tenant).project("key", "on", "opps")
-                .by("key").by(__.coalesce(__.values("occurred_on"), __.constant("")))
-                .by(__.out(ON_OPPORTUNITY).has("tenant", tenant).values("key").fold()).fold())
+            .by(__.in_(INVOLVES).has("tenant", tenant).project("key", "opps", "on")
+                .by("key").by(__.out(ON_OPPORTUNITY).has("tenant", tenant).values("key").fold())
+                .by(__.valueMap("occurred_on")).fold())
             .toList()
         )
         members = []
@@ -122,7 +122,7 @@ class GraphQueries:
                     opportunity_ids.add(key_id(opp))
                     paths.append(_path(here, WORKS_AT, at, INVOLVES, describe_key(event["key"]),
                                        ON_OPPORTUNITY, describe_key(opp)))
-            engaged = [str(e["on"]) for e in row["events"] if e["on"]]
+            engaged = [str(first_values(e["on"])["occurred_on"]) for e in row["events"] if e["on"]]
             members.append(CommitteeMember(
                 contact=contact, is_champion=bool(row["champion"]), opportunity_ids=sorted(opportunity_ids),
                 last_engaged_on=max(engaged) if engaged else None, paths=paths))

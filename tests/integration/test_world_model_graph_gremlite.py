@@ -53,3 +53,32 @@ def test_a_foreign_sqlite_file_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(GraphStoreError, match="not a gremlite graph"):
         open_gremlite_graph(path)
+
+
+def test_an_edge_into_another_tenant_is_never_followed(tmp_path: Path) -> None:
+    """Even a corrupted graph (an edge written across tenants by hand) leaks nothing: every hop re-checks
+    the tenant."""
+    canary = "CANARY-globex-e1"
+    path = tmp_path / "graph.sqlite"
+    with open_gremlite_graph(path) as graph:
+        graph.sync_snapshot("acme", base_snapshot("acme"))
+        graph.sync_snapshot("globex", base_snapshot("globex", canary=canary))
+    connection = SQLiteConnection(path)
+    g = traversal().with_remote(connection)
+    acme_a1 = "acme|Account|a1"
+    for label, source in [("WORKS_AT", "globex|Contact|c1"), ("CHAMPION_OF", "globex|Contact|c1"),
+                          ("OCCURRED_AT", "globex|Event|activity:e1"), ("AFFECTS", "globex|Contact|c1")]:
+        g.V().has("key", acme_a1).as_("a").V().has("key", source).addE(label).to("a").iterate()
+    g.V().has("key", acme_a1).as_("a").V().has("key", "globex|Opportunity|o1").addE("HAS_OPPORTUNITY") \
+        .from_("a").iterate()
+    connection.commit()
+    connection.close()
+
+    with open_gremlite_graph(path) as graph:
+        answers = [graph.neighbourhood("acme", "a1"), graph.buying_committee("acme", "a1"),
+                   *graph.open_opportunities("acme", "a1"), *graph.risks("acme", "a1"),
+                   *graph.recent_events("acme", "a1", limit=100), graph.account_context("acme", "a1")]
+        dumped = " ".join(a.model_dump_json() for a in answers)
+        assert canary not in dumped
+        assert len(graph.buying_committee("acme", "a1").members) == 3
+        assert canary in graph.buying_committee("globex", "a1").model_dump_json()
