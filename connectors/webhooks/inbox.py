@@ -13,8 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Select, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.webhooks.inbox_schema import (
@@ -38,6 +37,8 @@ from ledger.sql import READ_ONLY, make_engine
 __all__ = ["InboxEvent", "InboxStatus", "InboxStorageError", "WebhookInbox"]
 
 c = webhook_inbox.c
+_ROWS_PER_STATEMENT = 200  # 8 bound values a row: far below SQLite's and PostgreSQL's limits
+_INSERT_COLUMNS = ("tenant", "source", "delivery_id", "received_at", "body", "status", "attempts", "trace_id")
 
 
 class WebhookInbox:
@@ -50,8 +51,11 @@ class WebhookInbox:
         if self.engine.dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"the webhook inbox needs SQLite or PostgreSQL, not "
                              f"{self.engine.dialect.name}")
+        if self.engine.dialect.paramstyle not in ("qmark", "format", "pyformat"):
+            raise ValueError(f"unsupported DB-API paramstyle {self.engine.dialect.paramstyle}")
         self.max_attempts = max_attempts
         self._clock = clock
+        self._insert_sql_cache: dict[int, str] = {}
         create_or_migrate(self.engine)
 
     # -- storing (the receiver) -------------------------------------------------------------------
@@ -67,18 +71,37 @@ class WebhookInbox:
         if not deliveries:
             return []
         rows = [new_row(d) for d in deliveries]
-        statement = self._insert_new()
+        inserted: set[tuple[str, str]] = set()
         try:
             with self.engine.begin() as conn:
-                return [conn.execute(statement, row).rowcount == 1 for row in rows]
+                for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+                    chunk = rows[start:start + _ROWS_PER_STATEMENT]
+                    params = tuple(row[name] for row in chunk for name in _INSERT_COLUMNS)
+                    inserted.update(conn.exec_driver_sql(self._insert_sql(len(chunk)), params).all())
         except SQLAlchemyError as exc:
             cause = getattr(exc, "orig", None) or exc
             raise InboxStorageError(f"webhook inbox write failed: {type(cause).__name__}: {cause}") from exc
+        results = []
+        for d in deliveries:
+            key = (d.tenant, d.delivery_id)
+            results.append(key in inserted)
+            inserted.discard(key)  # a later copy in the same batch is a duplicate
+        return results
 
-    def _insert_new(self) -> Insert:
-        keys = [c.tenant, c.delivery_id]
-        dialect = sqlite if self.engine.dialect.name == "sqlite" else postgresql
-        return dialect.insert(webhook_inbox).on_conflict_do_nothing(index_elements=keys)
+    def _insert_sql(self, count: int) -> str:
+        """One multi-row INSERT that skips existing (tenant, delivery_id) and returns what it inserted.
+        Plain SQL that SQLite and PostgreSQL both take, built once per row count: SQLAlchemy would
+        compile a many-VALUES insert anew each time, and the group-commit thread must stay light
+        because it shares the GIL with the event loop."""
+        sql = self._insert_sql_cache.get(count)
+        if sql is None:
+            mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+            row = "(" + ", ".join([mark] * len(_INSERT_COLUMNS)) + ")"
+            sql = (f"INSERT INTO webhook_inbox ({', '.join(_INSERT_COLUMNS)}) VALUES "
+                   + ", ".join([row] * count)
+                   + " ON CONFLICT (tenant, delivery_id) DO NOTHING RETURNING tenant, delivery_id")
+            self._insert_sql_cache[count] = sql
+        return sql
 
     def backlog_by_tenant(self) -> dict[str, int]:
         with self._reader() as conn:

@@ -93,7 +93,7 @@ def build_webhook_router(inbox: WebhookInboxPort, secrets: WebhookSecretStore, k
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         if committer is None:
-            writer.close()
+            await writer.aclose()
 
     router = APIRouter(tags=["webhooks"], lifespan=lifespan)
 

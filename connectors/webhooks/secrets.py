@@ -5,7 +5,9 @@ Two kinds of value: ``whsec_<base64>`` (Standard Webhooks, generated here) and `
 
 Several secrets may be active at once (rotation: add the new one, let senders switch, retire the old).
 Secret values never appear in reprs, logs or error messages. The file is re-read when it changes on
-disk, so a rotation done by another process (the CLI) reaches a running receiver."""
+disk, so a rotation done by another process (the CLI) reaches a running receiver within
+``refresh_seconds`` (reads check the file at most that often: a stat per request costs the receiver
+a syscall while its group-commit thread wants the GIL)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import os
 import secrets as token_source
 import stat
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,15 +39,18 @@ def new_secret() -> str:
 class WebhookSecretStore:
     """Active secrets by (tenant, source). ``path`` set: every change is written back atomically."""
 
-    def __init__(self, secrets: SecretMap | None = None, path: Path | None = None) -> None:
+    def __init__(self, secrets: SecretMap | None = None, path: Path | None = None,
+                 refresh_seconds: float = 1.0) -> None:
         self._lock = threading.Lock()
+        self._refresh_seconds = refresh_seconds
+        self._checked_at = time.monotonic()
         self._secrets: SecretMap = _validated(secrets or {}, "the given secrets")
         self._path = path
         self._stamp: tuple[int, int, int] | None = _stamp(path) if path is not None else None
 
     @classmethod
-    def load(cls, path: Path) -> WebhookSecretStore:
-        return cls(_read(path), path)
+    def load(cls, path: Path, refresh_seconds: float = 1.0) -> WebhookSecretStore:
+        return cls(_read(path), path, refresh_seconds)
 
     def __repr__(self) -> str:
         with self._lock:
@@ -52,12 +58,12 @@ class WebhookSecretStore:
         return f"WebhookSecretStore(path={self._path!s}, tenants={len(self._secrets)}, pairs={pairs})"
 
     def tenants(self) -> list[str]:
-        self._refresh()
+        self._refresh(self._refresh_seconds)
         with self._lock:
             return sorted(self._secrets)
 
     def secrets_for(self, tenant: str, source: str) -> list[str]:
-        self._refresh()
+        self._refresh(self._refresh_seconds)
         with self._lock:
             return list(self._secrets.get(tenant, {}).get(source, []))
 
@@ -111,10 +117,12 @@ class WebhookSecretStore:
                 del self._secrets[tenant]
             self._save()
 
-    def _refresh(self) -> None:
-        if self._path is None:
+    def _refresh(self, max_age: float = 0.0) -> None:
+        """Re-read the file if it changed; writers always look (max_age 0) so no update is lost."""
+        if self._path is None or (max_age and time.monotonic() - self._checked_at < max_age):
             return
         with self._lock:
+            self._checked_at = time.monotonic()
             stamp = _stamp(self._path)
             if stamp != self._stamp:
                 self._secrets = _read(self._path)
@@ -127,11 +135,12 @@ class WebhookSecretStore:
         self._stamp = _stamp(self._path)
 
 
-def ensure_local_secrets(path: Path, tenants: list[str], sources: list[str]) -> WebhookSecretStore:
+def ensure_local_secrets(path: Path, tenants: list[str], sources: list[str],
+                         refresh_seconds: float = 1.0) -> WebhookSecretStore:
     """Local profile: load ``path`` (or start empty) and generate secrets for missing pairs."""
     if not path.exists():
         _write(path, {})
-    store = WebhookSecretStore.load(path)
+    store = WebhookSecretStore.load(path, refresh_seconds)
     store.add_missing(tenants, sources)
     return store
 

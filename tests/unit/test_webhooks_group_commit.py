@@ -25,8 +25,10 @@ class InMemoryInbox:
         self.batches: list[int] = []
         self.gate = gate
         self.fail_next = False
+        self.threads: set[str] = set()
 
     def store_many(self, deliveries: Sequence[NewDelivery]) -> list[bool]:
+        self.threads.add(threading.current_thread().name)
         if self.gate is not None:
             self.gate.wait(5)
         if self.fail_next:
@@ -40,54 +42,80 @@ class InMemoryInbox:
         return out
 
 
-def test_concurrent_requests_are_committed_together_and_get_their_own_results() -> None:
+def test_requests_arriving_during_a_commit_share_the_next_one_and_get_their_own_results() -> None:
     gate = threading.Event()
     inbox = InMemoryInbox(gate)
     committer = GroupCommitter(inbox.store_many, max_batch=100)
 
     async def main() -> list[list[bool]]:
-        first = asyncio.ensure_future(committer.store([delivery(0)]))  # holds the writer at the gate
+        first = asyncio.ensure_future(committer.store([delivery(0)]))  # held at the gate
         await asyncio.sleep(0.05)
         rest = [asyncio.ensure_future(committer.store([delivery(n), delivery(n)])) for n in range(1, 21)]
         await asyncio.sleep(0.05)
+        assert committer.queued == 20
         gate.set()
-        return [await first] + [await r for r in rest]
+        answers = [await first] + [await r for r in rest]
+        await committer.aclose()
+        return answers
 
-    results = asyncio.run(main())
-    committer.close()
-    assert results == [[True]] + [[True, False]] * 20
+    assert asyncio.run(main()) == [[True]] + [[True, False]] * 20
     assert inbox.batches == [1, 40]
+    assert len(inbox.threads) == 1 and inbox.threads != {threading.current_thread().name}
 
 
-def test_a_failed_commit_fails_every_request_in_it_and_the_writer_carries_on() -> None:
+def test_batches_respect_max_batch() -> None:
+    gate = threading.Event()
+    inbox = InMemoryInbox(gate)
+    committer = GroupCommitter(inbox.store_many, max_batch=5)
+
+    async def main() -> None:
+        tasks = [asyncio.ensure_future(committer.store([delivery(n)])) for n in range(12)]
+        await asyncio.sleep(0.05)
+        gate.set()
+        await asyncio.gather(*tasks)
+        await committer.aclose()
+
+    asyncio.run(main())
+    assert inbox.batches == [5, 5, 2]
+
+
+def test_a_failed_commit_fails_every_request_in_it_and_later_requests_still_commit() -> None:
     inbox = InMemoryInbox()
     committer = GroupCommitter(inbox.store_many)
-    inbox.fail_next = True
-    with pytest.raises(InboxStorageError, match="disk full"):
-        committer.submit([delivery(1)]).result(5)
-    assert committer.submit([delivery(1)]).result(5) == [True]
-    committer.close()
+
+    async def main() -> list[bool]:
+        inbox.fail_next = True
+        with pytest.raises(InboxStorageError, match="disk full"):
+            await committer.store([delivery(1)])
+        answer = await committer.store([delivery(1)])
+        await committer.aclose()
+        return answer
+
+    assert asyncio.run(main()) == [True]
 
 
 def test_a_full_queue_refuses_new_work_instead_of_growing_without_bound() -> None:
     gate = threading.Event()
     committer = GroupCommitter(InMemoryInbox(gate).store_many, max_batch=1, max_queue=2)
-    futures = [committer.submit([delivery(0)])]
-    while committer.queued:  # the writer has taken the first job and waits at the gate
-        pass
-    futures += [committer.submit([delivery(n)]) for n in (1, 2)]
-    with pytest.raises(InboxOverloadedError):
-        committer.submit([delivery(3)])
-    gate.set()
-    assert [f.result(5) for f in futures] == [[True]] * 3
-    committer.close()
+
+    async def main() -> list[list[bool]]:
+        tasks = [asyncio.ensure_future(committer.store([delivery(n)])) for n in range(3)]
+        await asyncio.sleep(0.05)  # the first is committing (held at the gate), two are queued
+        with pytest.raises(InboxOverloadedError):
+            await committer.store([delivery(3)])
+        gate.set()
+        answers = list(await asyncio.gather(*tasks))
+        await committer.aclose()
+        return answers
+
+    assert asyncio.run(main()) == [[True]] * 3
 
 
-def test_close_commits_what_is_queued_then_refuses() -> None:
+def test_one_committer_serves_several_event_loops_and_refuses_work_once_closed() -> None:
     inbox = InMemoryInbox()
     committer = GroupCommitter(inbox.store_many)
-    future = committer.submit([delivery(1)])
+    assert asyncio.run(committer.store([delivery(1)])) == [True]
+    assert asyncio.run(committer.store([delivery(1), delivery(2)])) == [False, True]
     committer.close()
-    assert future.result(1) == [True]
     with pytest.raises(RuntimeError, match="closed"):
-        committer.submit([delivery(2)])
+        asyncio.run(committer.store([delivery(3)]))

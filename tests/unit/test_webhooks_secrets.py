@@ -6,6 +6,7 @@ import base64
 import json
 import logging
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,7 @@ def test_rotation_adds_a_secret_both_verify_and_the_retired_one_stops(tmp_path: 
 
 def test_a_rotation_by_another_process_reaches_a_running_store(tmp_path: Path) -> None:
     path = tmp_path / "webhooks.json"
-    running = ensure_local_secrets(path, ["acme"], ["hubspot"])
+    running = ensure_local_secrets(path, ["acme"], ["hubspot"], refresh_seconds=0)
     old = running.secrets_for("acme", "hubspot")[0]
     cli = WebhookSecretStore.load(path)
     new = cli.rotate("acme", "hubspot")
@@ -121,3 +122,26 @@ def test_secret_values_never_appear_in_repr_or_logs(tmp_path: Path, caplog: pyte
         assert secret not in text
         assert secret.removeprefix("whsec_")[:12] not in text
     assert "tenants=1" in repr(store)
+
+
+def test_a_running_store_looks_at_the_file_at_most_every_refresh_interval(tmp_path: Path) -> None:
+    path = tmp_path / "webhooks.json"
+    running = ensure_local_secrets(path, ["acme"], ["hubspot"], refresh_seconds=0.3)
+    old = running.secrets_for("acme", "hubspot")
+    new = WebhookSecretStore.load(path).rotate("acme", "hubspot")
+    assert running.secrets_for("acme", "hubspot") == old  # not looked yet
+    time.sleep(0.35)
+    assert running.secrets_for("acme", "hubspot") == old + [new]
+
+
+def test_hubspot_client_secrets_are_added_validated_and_kept_apart_from_whsec(tmp_path: Path) -> None:
+    path = tmp_path / "webhooks.json"
+    store = ensure_local_secrets(path, ["acme"], ["hubspot"])
+    store.add("acme", "hubspot", "hsv3_0f9c2d3e-app-client-secret")
+    store.add("acme", "hubspot", "hsv3_0f9c2d3e-app-client-secret")  # idempotent
+    assert [s[:5] for s in WebhookSecretStore.load(path).secrets_for("acme", "hubspot")] == ["whsec", "hsv3_"]
+    for bad in ("hsv3_short", "hsv3_has space in it", "plain-client-secret"):
+        with pytest.raises(WebhookSecretFileError) as caught:
+            store.add("acme", "hubspot", bad)
+        assert bad.removeprefix("hsv3_") not in str(caught.value)
+    assert len(store.secrets_for("acme", "hubspot")) == 2
