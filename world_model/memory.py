@@ -42,16 +42,24 @@ def table_name(tenant: str) -> str:
     return f"memory_{validate_tenant(tenant)}"
 
 
-def _digest(doc: MemoryDocument, model_id: str) -> str:
+def digest(doc: MemoryDocument, model_id: str) -> str:
     """Changes when anything stored about the document, or the model embedding it, changes."""
     canonical = json.dumps(
-        [doc.account_id, doc.source, doc.text, _utc(doc.created_at).isoformat(), doc.metadata, model_id],
+        [doc.account_id, doc.source, doc.text, utc(doc.created_at).isoformat(), doc.metadata, model_id],
         sort_keys=True, default=str,
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _utc(moment: datetime) -> datetime:
+def model_mismatch(tenant: str, stored: str, wanted: str) -> MemoryStoreError:
+    return MemoryStoreError(
+        f"memory of tenant {tenant!r} was embedded with {stored or 'an unknown model'!r}, not {wanted!r}: "
+        "vectors of different models do not compare. Use that model, or re-index the tenant's documents "
+        "into a fresh store (LanceDB directory, Pinecone index)"
+    )
+
+
+def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -102,7 +110,7 @@ class LanceDbMemory:
     def _upsert_tenant(self, tenant: str, docs: list[MemoryDocument]) -> int:
         table = self._table(tenant, create=True)
         model_id = self._embedder.model_id
-        digests = {doc.doc_id: _digest(doc, model_id) for doc in docs}
+        digests = {doc.doc_id: digest(doc, model_id) for doc in docs}
         stored = self._stored_digests(table, list(digests))
         changed = [doc for doc in docs if stored.get(doc.doc_id) != digests[doc.doc_id]]
         if not changed:
@@ -111,7 +119,7 @@ class LanceDbMemory:
         rows = pa.Table.from_pylist(
             [
                 {"doc_id": doc.doc_id, "tenant": tenant, "account_id": doc.account_id, "source": doc.source,
-                 "text": doc.text, "created_at": _utc(doc.created_at),
+                 "text": doc.text, "created_at": utc(doc.created_at),
                  "metadata_json": json.dumps(doc.metadata, sort_keys=True, default=str),
                  "digest": digests[doc.doc_id], "vector": vector}
                 for doc, vector in zip(changed, vectors, strict=True)
@@ -165,8 +173,4 @@ class LanceDbMemory:
     def _check_model(self, tenant: str, table: Any) -> None:
         stored = (table.schema.metadata or {}).get(_MODEL_KEY, b"").decode()
         if stored != self._embedder.model_id:
-            raise MemoryStoreError(
-                f"memory of tenant {tenant!r} was embedded with {stored or 'an unknown model'!r}, "
-                f"not {self._embedder.model_id!r}: vectors of different models do not compare. Use that "
-                "model, or re-index the tenant's documents into a fresh memory directory"
-            )
+            raise model_mismatch(tenant, stored, self._embedder.model_id)

@@ -1,5 +1,10 @@
-"""Contract suite of semantic memory, run against every adapter (today: LanceDB) with a fake embedder,
-plus one slow test with the real offline sentence-embedding model."""
+"""Contract suite of semantic memory, run against every adapter with a fake embedder, plus one slow test
+with the real offline sentence-embedding model.
+
+Adapters: LanceDB (embedded, real), and Pinecone over ``InMemoryPineconeIndex`` — a stateful fake of the
+SDK's ``Index`` returning the SDK's own response models. Prism (tests/integration/
+test_world_model_pinecone_contract.py) checks the requests against Pinecone's published spec but is
+stateless, so recall, dedupe and tenancy behaviour are checked here against the fake."""
 
 from __future__ import annotations
 
@@ -13,12 +18,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pinecone.models.vectors.responses import (
+    DescribeIndexStatsResponse,
+    FetchResponse,
+    NamespaceSummary,
+    QueryResponse,
+    UpsertResponse,
+)
+from pinecone.models.vectors.vector import ScoredVector, Vector
 
 from perception.contracts import Evidence, Severity, Signal, SignalKind
 from world_model.contracts import MemoryDocument
 from world_model.documents import signal_document
 from world_model.embedder import Embedder
 from world_model.memory import LanceDbMemory, MemoryStoreError, SemanticMemory
+from world_model.pinecone_memory import PineconeMemory
 from world_model.tenancy import InvalidTenantError
 
 
@@ -50,9 +64,61 @@ class FakeEmbedder:
         return out
 
 
+class InMemoryPineconeIndex:
+    """A stateful stand-in for ``pinecone.Index`` (cosine metric): namespaces, $eq metadata filters."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.dimension = dimension
+        self.namespaces: dict[str, dict[str, Vector]] = {}
+        self.requests: list[str] = []
+
+    def upsert(self, *, vectors: list[dict], namespace: str = "") -> UpsertResponse:
+        assert len(vectors) <= 1000
+        self.requests.append("upsert")
+        for v in vectors:
+            assert len(v["values"]) == self.dimension and None not in v["metadata"].values()
+            self.namespaces.setdefault(namespace, {})[v["id"]] = Vector(id=v["id"], values=list(v["values"]),
+                                                                        metadata=dict(v["metadata"]))
+        return UpsertResponse(upserted_count=len(vectors))
+
+    def query(self, *, top_k: int, vector: list[float], namespace: str = "", filter: dict | None = None,
+              include_metadata: bool = False) -> QueryResponse:
+        self.requests.append("query")
+
+        def matches(metadata: dict) -> bool:
+            return all(metadata.get(name) == condition["$eq"] for name, condition in (filter or {}).items())
+
+        def cosine(values: list[float]) -> float:
+            norm = math.sqrt(sum(a * a for a in values)) * math.sqrt(sum(b * b for b in vector)) or 1.0
+            return sum(a * b for a, b in zip(values, vector, strict=True)) / norm
+
+        scored = sorted(((cosine(v.values), v) for v in self.namespaces.get(namespace, {}).values()
+                         if matches(v.metadata or {})), key=lambda s: -s[0])[:top_k]
+        return QueryResponse(namespace=namespace, matches=[
+            ScoredVector(id=v.id, score=score, metadata=v.metadata if include_metadata else None)
+            for score, v in scored])
+
+    def fetch(self, *, ids: list[str], namespace: str = "") -> FetchResponse:
+        self.requests.append("fetch")
+        stored = self.namespaces.get(namespace, {})
+        return FetchResponse(vectors={i: stored[i] for i in ids if i in stored}, namespace=namespace)
+
+    def describe_index_stats(self) -> DescribeIndexStatsResponse:
+        return DescribeIndexStatsResponse(
+            namespaces={n: NamespaceSummary(vector_count=len(v)) for n, v in self.namespaces.items()},
+            dimension=self.dimension, index_fullness=0.0,
+            total_vector_count=sum(len(v) for v in self.namespaces.values()))
+
+
+def _pinecone(root: Path) -> MemoryFactory:
+    index = InMemoryPineconeIndex()  # shared by every memory the test opens: the "remote" index
+    return lambda embedder: PineconeMemory(index, embedder)
+
+
 MemoryFactory = Callable[[Embedder], SemanticMemory]
 ADAPTERS: dict[str, Callable[[Path], MemoryFactory]] = {
     "lancedb": lambda root: lambda embedder: LanceDbMemory(root / "vectors", embedder),
+    "pinecone": _pinecone,
 }
 
 
