@@ -99,8 +99,10 @@ def test_a_full_queue_refuses_new_work_instead_of_growing_without_bound() -> Non
     committer = GroupCommitter(InMemoryInbox(gate).store_many, max_batch=1, max_queue=2)
 
     async def main() -> list[list[bool]]:
-        tasks = [asyncio.ensure_future(committer.store([delivery(n)])) for n in range(3)]
-        await asyncio.sleep(0.05)  # the first is committing (held at the gate), two are queued
+        tasks = [asyncio.ensure_future(committer.store([delivery(0)]))]
+        await asyncio.sleep(0.05)  # the first is committing, held at the gate
+        tasks += [asyncio.ensure_future(committer.store([delivery(n)])) for n in (1, 2)]
+        await asyncio.sleep(0.01)  # two are queued: the limit
         with pytest.raises(InboxOverloadedError):
             await committer.store([delivery(3)])
         gate.set()
