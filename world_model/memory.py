@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 import lancedb
 import pyarrow as pa
 from lancedb.expr import col, lit
+from lancedb.index import HnswSq
 
 from world_model.contracts import MemoryDocument, MemoryHit
 from world_model.embedder import Embedder
@@ -106,6 +108,20 @@ class LanceDbMemory:
     def count(self, tenant: str) -> int:
         table = self._table(tenant, create=False)
         return 0 if table is None else table.count_rows()
+
+    def build_index(self, tenant: str, min_rows: int = 10_000) -> bool:
+        """Build an approximate cosine index (IVF partitions of HNSW graphs, scalar-quantized) over the
+        tenant's vectors once it holds ``min_rows``; below that exact search is fast enough. Rows added
+        later are still found (LanceDB searches them exactly); rebuild after large imports. Returns
+        whether an index was built."""
+        table = self._table(tenant, create=False)
+        rows = 0 if table is None else table.count_rows()
+        if rows < max(min_rows, 1):
+            return False
+        partitions = max(1, round(math.sqrt(rows) / 16))
+        table.create_index("vector", config=HnswSq(distance_type="cosine", num_partitions=partitions),
+                           replace=True)
+        return True
 
     def _upsert_tenant(self, tenant: str, docs: list[MemoryDocument]) -> int:
         table = self._table(tenant, create=True)
