@@ -19,14 +19,21 @@ def _number(value: Any) -> float | None:
     return number if number == number else None  # NaN is no number
 
 
-def seat_contraction(base: dict[str, Any], change: FieldChange, arr: float, name: str,
-                     t: SignalThresholds) -> list[Signal]:
+def _cut(change: FieldChange, min_ratio: float) -> tuple[float, float, float] | None:
+    """(before, after, share lost) when the value fell by at least ``min_ratio``."""
     before, after = _number(change.before), _number(change.after)
     if before is None or after is None or before <= 0 or after >= before:
-        return []
+        return None
     lost = (before - after) / before
-    if lost < t.seat_contraction_min_ratio:
+    return (before, after, lost) if lost >= min_ratio else None
+
+
+def seat_contraction(base: dict[str, Any], change: FieldChange, arr: float, name: str,
+                     t: SignalThresholds) -> list[Signal]:
+    cut = _cut(change, t.seat_contraction_min_ratio)
+    if cut is None:
         return []
+    before, after, lost = cut
     high = lost >= t.seat_contraction_high_ratio or arr >= t.high_value_arr
     day = base["observed_at"].date().isoformat()
     return [Signal(**base, entity_type="account", kind=SignalKind.seat_contraction,
@@ -41,12 +48,10 @@ def seat_contraction(base: dict[str, Any], change: FieldChange, arr: float, name
 
 def amount_reduced(base: dict[str, Any], change: FieldChange, deal: str, account: str,
                    t: SignalThresholds) -> list[Signal]:
-    before, after = _number(change.before), _number(change.after)
-    if before is None or after is None or before <= 0 or after >= before:
+    cut = _cut(change, t.amount_reduced_min_ratio)
+    if cut is None:
         return []
-    lost = (before - after) / before
-    if lost < t.amount_reduced_min_ratio:
-        return []
+    before, after, lost = cut
     high = lost >= t.amount_reduced_high_ratio or before >= t.high_value_amount
     day = base["observed_at"].date().isoformat()
     return [Signal(**base, entity_type="opportunity", kind=SignalKind.amount_reduced,
