@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from connectors.demo.catalog import ACTIVITY_WINDOW_DAYS
 from connectors.demo.connector import DemoConnector
 from connectors.demo.crm import DemoCrm
 from connectors.demo.events import CONDITION_KINDS
@@ -76,3 +77,11 @@ def test_a_stage_written_through_the_crm_api_stamps_the_stage_change_day(world: 
     crm.update_field("acme", "opportunities", opp["opportunity_id"], "amount", 1.0, "k-amount-1")
     again = crm.get_record("acme", "opportunities", opp["opportunity_id"])
     assert again is not None and again["stage_changed_on"] == world.current_day.isoformat()
+
+
+def test_the_world_keeps_and_exports_a_trailing_window_of_activities(tmp_path: Path) -> None:
+    world = DemoWorld.create(tmp_path, ["acme"], 4, 9, 0.0)
+    for _ in range(ACTIVITY_WINDOW_DAYS + 3):
+        world.advance_day()
+    days = pl.read_ndjson(world.export_dir("acme") / "activities.jsonl")["ActivityDate"].str.to_date()
+    assert days.min() == world.current_day - timedelta(days=ACTIVITY_WINDOW_DAYS - 1)
