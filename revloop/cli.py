@@ -10,17 +10,20 @@ from typing import Annotated
 
 import typer
 
+from revloop.commands import ledger as ledger_commands
+from revloop.commands import webhooks as webhook_commands
 from revloop.settings import Settings, load_settings
 
 app = typer.Typer(help="revloop: the revenue decision loop. Settings come from REVLOOP_* variables "
                        "(see README); all state lives under REVLOOP_DATA_DIR (default ./.data).",
                   no_args_is_help=True, add_completion=False)
-ledger_app = typer.Typer(help="Inspect and verify the tamper-evident ledger.", no_args_is_help=True)
 loop_app = typer.Typer(help="Run the decision loop.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo world: a seeded simulator of tenants, accounts and usage.",
                        no_args_is_help=True)
-webhook_app = typer.Typer(help="Send signed webhooks to a running revloop web app.", no_args_is_help=True)
-app.add_typer(ledger_app, name="ledger")
+webhook_app = typer.Typer(help="Send signed webhooks to a running revloop web app; operate the inbox's "
+                               "dead-letter queue.", no_args_is_help=True)
+webhook_app.add_typer(webhook_commands.dlq_app, name="dlq")
+app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(loop_app, name="loop")
 app.add_typer(demo_app, name="demo")
 app.add_typer(webhook_app, name="webhook")
@@ -93,38 +96,6 @@ def loop_launch(
     typer.echo(status)
     if status not in {"SUCCESS", "QUEUED", "STARTED", "STARTING", "NOT_STARTED"}:
         raise typer.Exit(1)
-
-
-@ledger_app.command("verify")
-def ledger_verify(
-    tenant: Annotated[str | None, typer.Option(help="Verify one tenant only.")] = None,
-) -> None:
-    """Recompute every entry's digest and hash link. Exits 1 naming the first bad entry."""
-    from ledger.verify import LedgerVerificationError
-    from revloop.wiring import open_ledger
-
-    ledger = open_ledger(_settings())
-    try:
-        report = ledger.verify(tenant)
-    except LedgerVerificationError as exc:
-        typer.echo(f"LEDGER INVALID: {exc}", err=True)
-        raise typer.Exit(1) from exc
-    for name, count in report.entries_by_tenant.items():
-        typer.echo(f"{name}: {count} entries verified")
-    typer.echo(f"ledger OK: {report.total} entries")
-
-
-@ledger_app.command("show")
-def ledger_show(
-    tenant: Annotated[str, typer.Argument(help="Tenant id.")],
-    last: Annotated[int, typer.Option(help="How many of the newest entries.")] = 20,
-) -> None:
-    """Print a tenant's newest ledger entries."""
-    from revloop.wiring import open_ledger
-
-    for entry in open_ledger(_settings()).entries(tenant)[-last:]:
-        typer.echo(f"{entry.seq:>6} {entry.recorded_at} {entry.kind:<18} {entry.actor:<24} "
-                   f"{entry.entry_hash[:16]}")
 
 
 @app.command()
