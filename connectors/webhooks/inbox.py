@@ -234,7 +234,7 @@ class WebhookInbox:
                            .scalars())
                 if missing := sorted(wanted - dead):
                     raise KeyError(f"no dead letter with id {', '.join(map(str, missing))}; list them "
-                                   "with 'revloop webhooks dlq list'")
+                                   "with 'revloop webhook dlq list'")
                 query = query.where(c.id.in_(wanted))
             return conn.execute(query.values(status="pending", attempts=0, leased_until=None)).rowcount
 

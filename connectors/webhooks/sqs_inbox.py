@@ -197,7 +197,7 @@ class SqsWebhookInbox:
                  if wanted is None or str(claim_id) in wanted]
         if wanted is not None and (missing := wanted - {str(claim_id) for _, claim_id in found}):
             raise KeyError(f"no dead letter with id {', '.join(sorted(missing))}; list them with "
-                           "'revloop webhooks dlq list'")
+                           "'revloop webhook dlq list'")
         for message, claim_id in found:
             [message_id] = self._send(self.queue_url, [_delivery_of(message)])
             with self.engine.begin() as conn:

@@ -1,4 +1,4 @@
-"""``revloop webhooks dlq list|redrive``: inspect and re-drive dead-lettered webhook events.
+"""``revloop webhook dlq list|redrive``: inspect and re-drive dead-lettered webhook events.
 
 Register with ``app.add_typer(webhooks_app, name="webhooks")`` in revloop/cli.py."""
 

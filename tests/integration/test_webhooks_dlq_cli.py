@@ -1,4 +1,4 @@
-"""``revloop webhooks dlq list|redrive`` against the real SQLite inbox in the data directory."""
+"""``revloop webhook dlq list|redrive`` against the real SQLite inbox in the data directory."""
 
 from __future__ import annotations
 
