@@ -17,7 +17,8 @@ from sqlalchemy import insert as sql_insert
 from connectors.records import RawSnapshot
 from ledger.sql import READ_ONLY, make_engine
 from ledger.store import Ledger, NewEntry
-from perception.contracts import Signal
+from perception.condition_rules import ConditionHistory
+from perception.contracts import CONDITION_KINDS, Signal
 from perception.diff import diff_snapshots
 from perception.normalize import NormalizedSnapshot, normalize
 from perception.signal_store import SignalStore
@@ -155,6 +156,8 @@ def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_sto
     a held one is recorded in the ledger and stepped over, an unchecked one stops sensing here."""
     sensed_through = cursor.get(tenant)
     new: list[Signal] = []
+    # Conditions raised before: a flapping condition is not raised again within its cool-down.
+    history = ConditionHistory.from_signals(signal_store.list(tenant, kinds=sorted(CONDITION_KINDS)))
     for pulled_at in normalized_store.list(tenant):
         if sensed_through is not None and pulled_at <= sensed_through:
             continue
@@ -173,7 +176,7 @@ def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_sto
         previous = _last_passing(normalized_store, gate, tenant, pulled_at)
         if previous is not None:
             changes = diff_snapshots(previous, current)
-            stored = signal_store.add_new(detect_signals(current, previous, changes))
+            stored = signal_store.add_new(detect_signals(current, previous, changes, history=history))
             _ledger_signals(ledger, stored, "perception:diff")
             new.extend(stored)
         cursor.set(tenant, pulled_at)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from revloop.commands import demo as demo_commands
 from revloop.commands import ledger as ledger_commands
 from revloop.commands import webhooks as webhook_commands
 from revloop.settings import Settings, load_settings
@@ -18,14 +19,12 @@ app = typer.Typer(help="revloop: the revenue decision loop. Settings come from R
                        "(see README); all state lives under REVLOOP_DATA_DIR (default ./.data).",
                   no_args_is_help=True, add_completion=False)
 loop_app = typer.Typer(help="Run the decision loop.", no_args_is_help=True)
-demo_app = typer.Typer(help="The demo world: a seeded simulator of tenants, accounts and usage.",
-                       no_args_is_help=True)
 webhook_app = typer.Typer(help="Send signed webhooks to a running revloop web app; operate the inbox's "
                                "dead-letter queue.", no_args_is_help=True)
 webhook_app.add_typer(webhook_commands.dlq_app, name="dlq")
 app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(loop_app, name="loop")
-app.add_typer(demo_app, name="demo")
+app.add_typer(demo_commands.app, name="demo")
 app.add_typer(webhook_app, name="webhook")
 
 
@@ -45,30 +44,6 @@ def init() -> None:
     ensure_webhook_secrets(settings)
     typer.echo(f"data dir: {settings.data_dir}")
     typer.echo(f"demo world: {len(world.tenants)} tenants, day {world.current_day}")
-
-
-@demo_app.command("advance")
-def demo_advance(days: Annotated[int, typer.Option(min=1, help="Days to simulate.")] = 1) -> None:
-    """Advance the demo world and print the ground-truth events it injected."""
-    from revloop.wiring import ensure_demo_world
-
-    world = ensure_demo_world(_settings())
-    for _ in range(days):
-        events = world.advance_day()
-        typer.echo(f"{world.current_day}: {len(events)} events "
-                   + ", ".join(sorted({e.kind for e in events})))
-
-
-@demo_app.command("score")
-def demo_score() -> None:
-    """Score the signals raised so far against the demo world's ground truth (precision/recall)."""
-    from perception.scoring import format_scores, score_signals
-    from revloop.wiring import ensure_demo_world, open_signal_store
-
-    settings = _settings()
-    world = ensure_demo_world(settings)
-    signals = open_signal_store(settings).list()
-    typer.echo(format_scores(score_signals(signals, world.ground_truth())))
 
 
 @loop_app.command("run")
