@@ -53,6 +53,19 @@ def digest(doc: MemoryDocument, model_id: str) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def by_tenant(docs: list[MemoryDocument]) -> dict[str, list[MemoryDocument]]:
+    """Documents grouped by (validated) tenant; the last of a repeated doc_id wins."""
+    grouped: dict[str, dict[str, MemoryDocument]] = {}
+    for doc in docs:
+        grouped.setdefault(validate_tenant(doc.tenant), {})[doc.doc_id] = doc
+    return {tenant: list(batch.values()) for tenant, batch in grouped.items()}
+
+
+def check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+
+
 def model_mismatch(tenant: str, stored: str, wanted: str) -> MemoryStoreError:
     return MemoryStoreError(
         f"memory of tenant {tenant!r} was embedded with {stored or 'an unknown model'!r}, not {wanted!r}: "
@@ -80,15 +93,11 @@ class LanceDbMemory:
 
         Unchanged documents (same text, fields and model) are skipped without re-embedding, so
         re-upserting a batch is cheap and writes nothing."""
-        by_tenant: dict[str, dict[str, MemoryDocument]] = {}
-        for doc in docs:
-            by_tenant.setdefault(validate_tenant(doc.tenant), {})[doc.doc_id] = doc
-        return sum(self._upsert_tenant(tenant, list(batch.values())) for tenant, batch in by_tenant.items())
+        return sum(self._upsert_tenant(tenant, batch) for tenant, batch in by_tenant(docs).items())
 
     def search(self, tenant: str, query: str, k: int = 5, account_id: str | None = None) -> list[MemoryHit]:
         """The ``k`` documents of the tenant nearest in meaning to ``query``, best first."""
-        if not 1 <= k <= MAX_K:
-            raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+        check_k(k)
         table = self._table(tenant, create=False)
         if table is None:
             return []

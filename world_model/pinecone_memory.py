@@ -13,7 +13,15 @@ from typing import Any, Protocol
 
 from world_model.contracts import MemoryDocument, MemoryHit
 from world_model.embedder import Embedder
-from world_model.memory import MAX_K, SNIPPET_CHARS, MemoryStoreError, digest, model_mismatch, utc
+from world_model.memory import (
+    SNIPPET_CHARS,
+    MemoryStoreError,
+    by_tenant,
+    check_k,
+    digest,
+    model_mismatch,
+    utc,
+)
 from world_model.tenancy import validate_tenant
 
 MAX_VECTORS_PER_UPSERT = 1000
@@ -82,14 +90,10 @@ class PineconeMemory:
     def upsert(self, docs: list[MemoryDocument]) -> int:
         """Insert or update documents by doc_id; returns how many were new or changed (others are not
         re-embedded)."""
-        by_tenant: dict[str, dict[str, MemoryDocument]] = {}
-        for doc in docs:
-            by_tenant.setdefault(validate_tenant(doc.tenant), {})[doc.doc_id] = doc
-        return sum(self._upsert_tenant(tenant, list(batch.values())) for tenant, batch in by_tenant.items())
+        return sum(self._upsert_tenant(tenant, batch) for tenant, batch in by_tenant(docs).items())
 
     def search(self, tenant: str, query: str, k: int = 5, account_id: str | None = None) -> list[MemoryHit]:
-        if not 1 <= k <= MAX_K:
-            raise ValueError(f"k must be between 1 and {MAX_K}, got {k}")
+        check_k(k)
         validate_tenant(tenant)
         self._check_model(tenant, create=False)
         flt: dict[str, Any] = {"tenant": {"$eq": tenant}, "model_id": {"$eq": self._embedder.model_id}}

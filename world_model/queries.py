@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gremlin_python.process.graph_traversal import GraphTraversalSource, __
+from gremlin_python.process.graph_traversal import GraphTraversal, GraphTraversalSource, __
 
 from world_model.contracts import (
     AccountNeighbourhood,
@@ -66,6 +66,15 @@ class GraphQueries:
     def _start(self, tenant: str, account_id: str) -> tuple[str, str]:
         validate_tenant(tenant)
         return vertex_key(tenant, ACCOUNT, account_id), f"Account:{account_id}"
+
+    def _linked(self, key: str, tenant: str, label: str, **links: GraphTraversal) -> list[dict]:
+        """Vertices with a ``label`` edge into ``key``: their key, properties and, per link, the keys of
+        the tenant's vertices one step along it."""
+        t = self._g.V().has("key", key).in_(label).has("tenant", tenant) \
+            .project("key", "props", *links).by("key").by(__.valueMap())
+        for step in links.values():
+            t = t.by(step.has("tenant", tenant).values("key").fold())
+        return t.toList()
 
     def neighbourhood(self, tenant: str, account_id: str) -> AccountNeighbourhood:
         """The account's properties, products used (latest usage day) and one-hop neighbour counts."""
@@ -168,14 +177,7 @@ class GraphQueries:
     def risks(self, tenant: str, account_id: str) -> list[RiskView]:
         """Risks on the account, most severe and most recent first, with the signals evidencing them."""
         key, here = self._start(tenant, account_id)
-        rows = (
-            self._g.V().has("key", key).in_(AFFECTS).has("tenant", tenant)
-            .project("key", "props", "signals", "affects")
-            .by("key").by(__.valueMap())
-            .by(__.in_(EVIDENCES).has("tenant", tenant).values("key").fold())
-            .by(__.out(AFFECTS).has("tenant", tenant).values("key").fold())
-            .toList()
-        )
+        rows = self._linked(key, tenant, AFFECTS, signals=__.in_(EVIDENCES), affects=__.out(AFFECTS))
         out = []
         for row in rows:
             props = first_values(row["props"])
@@ -198,14 +200,7 @@ class GraphQueries:
         if limit < 1:
             raise ValueError(f"limit must be at least 1, got {limit}")
         key, here = self._start(tenant, account_id)
-        rows = (
-            self._g.V().has("key", key).in_(OCCURRED_AT).has("tenant", tenant)
-            .project("key", "props", "contacts", "opps")
-            .by("key").by(__.valueMap())
-            .by(__.out(INVOLVES).has("tenant", tenant).values("key").fold())
-            .by(__.out(ON_OPPORTUNITY).has("tenant", tenant).values("key").fold())
-            .toList()
-        )
+        rows = self._linked(key, tenant, OCCURRED_AT, contacts=__.out(INVOLVES), opps=__.out(ON_OPPORTUNITY))
         rows.sort(key=lambda r: (str(first_values(r["props"]).get("occurred_on", "")), r["key"]),
                   reverse=True)
         out = []
