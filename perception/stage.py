@@ -156,8 +156,7 @@ def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_sto
     a held one is recorded in the ledger and stepped over, an unchecked one stops sensing here."""
     sensed_through = cursor.get(tenant)
     new: list[Signal] = []
-    # Conditions raised before: a flapping condition is not raised again within its cool-down.
-    history = ConditionHistory.from_signals(signal_store.list(tenant, kinds=sorted(CONDITION_KINDS)))
+    history: ConditionHistory | None = None
     for pulled_at in normalized_store.list(tenant):
         if sensed_through is not None and pulled_at <= sensed_through:
             continue
@@ -175,6 +174,9 @@ def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_sto
             continue
         previous = _last_passing(normalized_store, gate, tenant, pulled_at)
         if previous is not None:
+            if history is None:  # conditions raised before: a flapping one stays quiet in its cool-down
+                history = ConditionHistory.from_signals(
+                    signal_store.list(tenant, kinds=sorted(CONDITION_KINDS)))
             changes = diff_snapshots(previous, current)
             stored = signal_store.add_new(detect_signals(current, previous, changes, history=history))
             _ledger_signals(ledger, stored, "perception:diff")
