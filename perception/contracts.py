@@ -99,6 +99,8 @@ class Signal(BaseModel):
     dedupe_key: str  # same condition -> same key -> raised once
     narrative: str  # one human sentence; embedded into semantic memory
     heat: float = Field(default=0.0, ge=0.0, le=100.0)  # how urgent, 0..100 (perception/heat.py)
+    # W3C/OpenTelemetry trace id of the webhook request that caused this signal (None for pulls).
+    trace_id: str | None = None
 
     @property
     def signal_id(self) -> str:
