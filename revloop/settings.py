@@ -58,6 +58,30 @@ class Settings(BaseSettings):
         description="Cron of the schedule that advances the demo world one day and runs the loop.",
     )
 
+    # --- webhook ingress (H6, issue #8) -----------------------------------------------------------
+    webhook_sqs_queue_url: str | None = Field(
+        default=None,
+        description="SQS queue URL of the webhook inbox. Unset: the embedded SQL inbox in the state "
+        "database. Set: SQS (claims in the state database), with webhook_sqs_dead_letter_url.",
+    )
+    webhook_sqs_dead_letter_url: str | None = Field(
+        default=None, description="The dead-letter queue URL of webhook_sqs_queue_url.")
+    webhook_sqs_endpoint_url: str | None = Field(
+        default=None, description="SQS endpoint override (a local SQS such as moto); unset in AWS.")
+    webhook_max_body_bytes: int = Field(default=256_000, ge=1, description="Larger bodies get 413.")
+    webhook_max_pending_per_tenant: int | None = Field(
+        default=100_000, ge=1, description="Unprocessed inbox events of one tenant above which its "
+        "senders get 429 with Retry-After (None: no limit).")
+    webhook_max_pending_total: int | None = Field(
+        default=500_000, ge=1, description="Unprocessed inbox events in all above which every sender "
+        "gets 503 with Retry-After (None: no limit).")
+    webhook_retry_after_seconds: int = Field(default=30, ge=1, description="Retry-After on 429/503.")
+    webhook_public_base_url: str | None = Field(
+        default=None, description="Scheme and host senders call (behind a proxy); HubSpot v3 signs it.")
+    webhook_max_attempts: int = Field(
+        default=5, ge=1, description="Processing attempts before a webhook event is dead-lettered.")
+    # --- end webhook ingress ------------------------------------------------------------------------
+
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
