@@ -8,9 +8,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-PROPOSAL_SCHEMA_VERSION = 1
+# 2 added escalate.exec_sponsor, schedule.renewal_review and the version/trace fields below; a version-1
+# payload (old ledgers) reads as version 2 with those fields at their defaults.
+PROPOSAL_SCHEMA_VERSION = 2
+READABLE_PROPOSAL_VERSIONS = (1, 2)
 
 
 class ActionType(StrEnum):
@@ -18,6 +21,8 @@ class ActionType(StrEnum):
     crm_update_field = "crm.update_field"
     notify_owner = "notify.owner"
     draft_meeting_brief = "draft.meeting_brief"
+    escalate_exec_sponsor = "escalate.exec_sponsor"
+    schedule_renewal_review = "schedule.renewal_review"
 
 
 class RiskTier(StrEnum):
@@ -42,7 +47,7 @@ class Proposal(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    schema_version: Literal[1] = PROPOSAL_SCHEMA_VERSION
+    schema_version: Literal[2] = PROPOSAL_SCHEMA_VERSION
     proposal_id: str
     version: int = 1
     tenant: str
@@ -61,6 +66,23 @@ class Proposal(BaseModel):
     prompt_version: str | None = None
     trace_id: str
     created_at: datetime
+    # Version 2: what else the proposal was made under, and the digest of the decision's recorded inputs
+    # (decisioning/agent.py DecisionRecord) so replay can find and check them.
+    policy_version: str | None = None
+    taxonomy_version: str | None = None
+    inputs_digest: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_older_versions(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "schema_version" in data:
+            version = data["schema_version"]
+            if version not in READABLE_PROPOSAL_VERSIONS:
+                raise ValueError(f"proposal schema_version {version!r} is not readable by this revloop "
+                                 f"(reads {list(READABLE_PROPOSAL_VERSIONS)}); upgrade revloop")
+            if version != PROPOSAL_SCHEMA_VERSION:
+                data = {**data, "schema_version": PROPOSAL_SCHEMA_VERSION}
+        return data
 
     @property
     def arguments_digest(self) -> str:
@@ -76,6 +98,10 @@ class Abstention(BaseModel):
     account_id: str
     signal_ids: list[str]
     reason: str
+    trace_id: str | None = None
+    agent: str | None = None
+    agent_version: str | None = None
+    inputs_digest: str | None = None
 
 
 class PolicyOutcome(StrEnum):

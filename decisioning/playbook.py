@@ -6,19 +6,17 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from decisioning import evidence
-from decisioning.actions import ArgumentValidationError, validate_arguments
+from decisioning.actions import TAXONOMY_VERSION, ArgumentValidationError, validate_arguments
+from decisioning.agent import DecisionRecord, Deliberation
 from decisioning.contracts import Abstention, Proposal
 from decisioning.default_plays import default_playbooks
 from decisioning.plays import Play, PlayStep, Situation
+from decisioning.uncertainty import THIN_EVIDENCE_HEAT, conflicts, thin_evidence
 from perception.contracts import Signal, SignalKind
 from world_model.contracts import AccountContext, MemoryHit
-
-# Rising together they contradict each other: better to ask a human than to guess.
-CONFLICTING_KINDS: tuple[frozenset[SignalKind], ...] = (
-    frozenset({SignalKind.expansion_intent, SignalKind.usage_drop}),
-)
 
 
 @dataclass(frozen=True)
@@ -32,10 +30,11 @@ def _utc_now() -> datetime:
 
 
 class PlaybookAgent:
-    """Maps each signal kind to a play. Same signals, same context -> same proposals with the same ids."""
+    """Maps each signal kind to a play. Same record (signals, context, memory, clock, trace) -> the same
+    proposals, byte for byte: that is what replay checks."""
 
     name = "playbook"
-    version = "1.0.0"
+    version = "2.0.0"
 
     def __init__(
         self,
@@ -44,13 +43,33 @@ class PlaybookAgent:
         *,
         max_proposals_per_account: int = 5,
         max_memory_citations: int = 3,
+        thin_evidence_heat: float = THIN_EVIDENCE_HEAT,
     ) -> None:
         if max_proposals_per_account < 1:
             raise ValueError("max_proposals_per_account must be at least 1")
+        self.custom_playbooks = playbooks is not None
         self.playbooks = default_playbooks() if playbooks is None else dict(playbooks)
         self.clock = clock or _utc_now
         self.max_proposals_per_account = max_proposals_per_account
         self.max_memory_citations = max_memory_citations
+        self.thin_evidence_heat = thin_evidence_heat
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """What the agent was built with, recorded with every decision (:meth:`from_config` rebuilds it)."""
+        return {"playbooks": "custom" if self.custom_playbooks else "default",
+                "max_proposals_per_account": self.max_proposals_per_account,
+                "max_memory_citations": self.max_memory_citations,
+                "thin_evidence_heat": self.thin_evidence_heat}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PlaybookAgent:
+        if config.get("playbooks", "default") != "default":
+            raise ValueError("this decision was made with custom playbooks: build a PlaybookAgent with the "
+                             "same plays and pass it to replay explicitly")
+        return cls(max_proposals_per_account=int(config.get("max_proposals_per_account", 5)),
+                   max_memory_citations=int(config.get("max_memory_citations", 3)),
+                   thin_evidence_heat=float(config.get("thin_evidence_heat", THIN_EVIDENCE_HEAT)))
 
     def decide(
         self,
@@ -61,35 +80,62 @@ class PlaybookAgent:
         trace_id: str | None = None,
     ) -> list[Proposal | Abstention]:
         """Proposals (highest severity first, at most ``max_proposals_per_account``), then abstentions."""
-        if not signals:
-            return []
+        return self.deliberate(signals, context, memory_hits, trace_id=trace_id).results
+
+    def deliberate(
+        self,
+        signals: list[Signal],
+        context: AccountContext,
+        memory_hits: list[MemoryHit],
+        *,
+        trace_id: str | None = None,
+    ) -> Deliberation:
         for signal in signals:
             if (signal.tenant, signal.account_id) != (context.tenant, context.account_id):
                 raise ValueError(
                     f"signal {signal.signal_id} belongs to {signal.tenant}/{signal.account_id}, not to "
                     f"{context.tenant}/{context.account_id}: call decide() once per account"
                 )
-        unique = sorted({s.signal_id: s for s in signals}.values(), key=lambda s: s.signal_id)
+        record = DecisionRecord(
+            tenant=context.tenant, account_id=context.account_id, trace_id=trace_id or uuid.uuid4().hex,
+            decided_at=self.clock(), agent=self.name, agent_version=self.version, agent_config=self.config,
+            taxonomy_version=TAXONOMY_VERSION, signals=list(signals), context=context,
+            memory_hits=list(memory_hits))
+        return Deliberation(self._decide(record), record)
+
+    def replay(self, record: DecisionRecord) -> list[Proposal | Abstention]:
+        if (record.agent, record.agent_version) != (self.name, self.version):
+            raise ValueError(f"the decision was made by {record.agent} {record.agent_version}; this is "
+                             f"{self.name} {self.version}: replay it with the release that made it")
+        return self._decide(record)
+
+    def _decide(self, record: DecisionRecord) -> list[Proposal | Abstention]:
+        context, digest = record.context, record.inputs_digest
+        if not record.signals:
+            return []
+        unique = sorted({s.signal_id: s for s in record.signals}.values(), key=lambda s: s.signal_id)
         abstentions: list[Abstention] = []
 
         def abstain(about: list[Signal], reason: str) -> None:
-            abstentions.append(Abstention(tenant=context.tenant, account_id=context.account_id,
-                                          signal_ids=[s.signal_id for s in about], reason=reason))
+            abstentions.append(Abstention(
+                tenant=context.tenant, account_id=context.account_id, signal_ids=[s.signal_id for s in about],
+                reason=reason, trace_id=record.trace_id, agent=self.name, agent_version=self.version,
+                inputs_digest=digest))
 
         if context.name is None:
             abstain(unique, f"account {context.account_id} is unknown to the situation graph; "
                             "sync the graph before deciding")
             return list(abstentions)
-        kinds = {s.kind for s in unique}
-        for conflict in CONFLICTING_KINDS:
-            if conflict <= kinds:
-                involved = [s for s in unique if s.kind in conflict]
-                abstain(involved, "conflicting evidence: " + " and ".join(sorted(conflict))
-                        + " arrived together; a human should judge the account")
-                unique = [s for s in unique if s.kind not in conflict]
+        contested: set[SignalKind] = set()
+        for pair, reason in conflicts(unique):
+            abstain([s for s in unique if s.kind in pair], reason)
+            contested |= pair
+        unique = [s for s in unique if s.kind not in contested]
+        if unique and (reason := thin_evidence(unique, context, self.thin_evidence_heat)):
+            abstain(unique, reason)
+            return list(abstentions)
 
-        hits = evidence.top_memory_hits(memory_hits, self.max_memory_citations)
-        run_trace = trace_id or uuid.uuid4().hex
+        hits = evidence.top_memory_hits(record.memory_hits, self.max_memory_citations)
         candidates: list[_Candidate] = []
         for order, kind in enumerate(SignalKind):
             of_kind = [s for s in unique if s.kind == kind]
@@ -107,7 +153,7 @@ class PlaybookAgent:
                         abstain(group, f"{step.action_type.value} not proposed: {reason}")
                         continue
                     try:
-                        proposal = self._proposal(step, situation, hits, run_trace)
+                        proposal = self._proposal(step, situation, hits, record, digest)
                     except ArgumentValidationError as exc:
                         abstain(group, f"the play built arguments that fail their schema: {exc}")
                         continue
@@ -117,12 +163,10 @@ class PlaybookAgent:
         candidates.sort(key=lambda c: c.rank)  # stable: play order breaks ties
         kept = [c.proposal for c in candidates[: self.max_proposals_per_account]]
         for dropped in candidates[self.max_proposals_per_account:]:
-            abstentions.append(Abstention(
-                tenant=context.tenant, account_id=context.account_id,
-                signal_ids=[c.ref for c in dropped.proposal.evidence if c.kind == "signal"],
-                reason=f"stop condition: at most {self.max_proposals_per_account} proposals per account "
-                       f"per run; {dropped.proposal.action_type.value} left for a later run",
-            ))
+            ids = {c.ref for c in dropped.proposal.evidence if c.kind == "signal"}
+            abstain([s for s in unique if s.signal_id in ids],
+                     f"stop condition: at most {self.max_proposals_per_account} proposals per account "
+                     f"per run; {dropped.proposal.action_type.value} left for a later run")
         return [*kept, *abstentions]
 
     @staticmethod
@@ -135,7 +179,7 @@ class PlaybookAgent:
         return [by_entity[key] for key in sorted(by_entity)]
 
     def _proposal(self, step: PlayStep, situation: Situation, hits: list[MemoryHit],
-                  trace_id: str) -> Proposal:
+                  record: DecisionRecord, inputs_digest: str) -> Proposal:
         ctx = situation.context
         signal_ids = [s.signal_id for s in situation.signals]
         return Proposal(
@@ -152,6 +196,8 @@ class PlaybookAgent:
             cost_estimate_usd=0.0,
             agent=self.name,
             agent_version=self.version,
-            trace_id=trace_id,
-            created_at=self.clock(),
+            trace_id=record.trace_id,
+            created_at=record.decided_at,
+            taxonomy_version=record.taxonomy_version,
+            inputs_digest=inputs_digest,
         )

@@ -9,22 +9,39 @@ import pytest
 from decisioning.actions import (
     ACTION_ARGUMENT_MODELS,
     ACTION_RISK_FLOOR,
+    ACTION_TAXONOMY,
     ArgumentValidationError,
     validate_arguments,
 )
-from decisioning.contracts import ActionType
-from tests.unit.test_decisioning_fixtures import BRIEF_ARGS, NOTIFY_ARGS, TASK_ARGS, update_args
+from decisioning.contracts import ActionType, RiskTier
+from tests.unit.test_decisioning_fixtures import (
+    BRIEF_ARGS,
+    ESCALATE_ARGS,
+    NOTIFY_ARGS,
+    RENEWAL_REVIEW_ARGS,
+    TASK_ARGS,
+    update_args,
+)
 
 VALID: dict[ActionType, dict[str, Any]] = {
     ActionType.crm_create_task: TASK_ARGS,
     ActionType.crm_update_field: update_args("forecast_category"),
     ActionType.notify_owner: NOTIFY_ARGS,
     ActionType.draft_meeting_brief: BRIEF_ARGS,
+    ActionType.escalate_exec_sponsor: ESCALATE_ARGS,
+    ActionType.schedule_renewal_review: RENEWAL_REVIEW_ARGS,
 }
 
 
 def test_every_action_type_has_a_schema_and_a_risk_floor() -> None:
     assert set(ACTION_ARGUMENT_MODELS) == set(ActionType) == set(ACTION_RISK_FLOOR) == set(VALID)
+    assert set(ACTION_TAXONOMY) == set(ActionType)
+
+
+def test_escalation_and_renewal_review_carry_their_risk_floors() -> None:
+    assert ACTION_RISK_FLOOR[ActionType.escalate_exec_sponsor] == RiskTier.L2
+    assert ACTION_RISK_FLOOR[ActionType.schedule_renewal_review] == RiskTier.L1
+    assert not ACTION_TAXONOMY[ActionType.escalate_exec_sponsor].reversible
 
 
 @pytest.mark.parametrize("action_type", list(ActionType))
@@ -52,6 +69,14 @@ BAD_EDITS = [
     (ActionType.notify_owner, {**NOTIFY_ARGS, "message": ""}, "message"),
     (ActionType.draft_meeting_brief, {**BRIEF_ARGS, "sections": []}, "sections"),
     (ActionType.draft_meeting_brief, {"title": "T", "sections": [{"heading": "H"}]}, "sections.0.body"),
+    (ActionType.escalate_exec_sponsor, {**ESCALATE_ARGS, "exec_sponsor": "the CEO, now"}, "exec_sponsor"),
+    (ActionType.escalate_exec_sponsor, {**ESCALATE_ARGS, "reason": ""}, "reason"),
+    (ActionType.schedule_renewal_review, {**RENEWAL_REVIEW_ARGS, "renewal_date": "next spring"},
+     "renewal_date"),
+    (ActionType.schedule_renewal_review, {**RENEWAL_REVIEW_ARGS, "attendees": []}, "attendees"),
+    (ActionType.schedule_renewal_review, {**RENEWAL_REVIEW_ARGS, "attendees": ["con_8", "con_8"]},
+     "attendees"),
+    (ActionType.schedule_renewal_review, {**RENEWAL_REVIEW_ARGS, "agenda": ["  "]}, "agenda"),
 ]
 
 

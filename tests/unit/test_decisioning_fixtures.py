@@ -76,6 +76,12 @@ BRIEF_ARGS: dict[str, Any] = {"title": "Expansion brief",
 TASK_ARGS: dict[str, Any] = {"subject": "Check in", "body": "Usage fell.", "due_in_days": 3,
                              "owner": "ana@acme.example"}
 
+ESCALATE_ARGS: dict[str, Any] = {"subject": "Initech needs you", "message": "Our champion left.",
+                                 "exec_sponsor": "vp@vendor.example", "reason": "champion departed"}
+RENEWAL_REVIEW_ARGS: dict[str, Any] = {"subject": "Renewal review: Initech", "renewal_date": "2025-06-30",
+                                       "attendees": ["ana@acme.example", "con_8"],
+                                       "agenda": ["Risks", "Next steps"]}
+
 
 def update_args(field: str, value: Any = "pipeline") -> dict[str, Any]:
     return {"object": "opportunities", "record_id": "opp_3", "field": field, "value": value}

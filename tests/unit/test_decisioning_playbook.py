@@ -245,7 +245,9 @@ def test_severity_and_corroboration_move_confidence() -> None:
     def confidence(signals: list) -> float:
         return proposals(agent().decide(signals, make_context(), []))[0].confidence
 
-    low = confidence([make_signal(SignalKind.deal_slipped, severity=Severity.low)])
+    # heat 20: a low-severity signal with money at stake, so not thin evidence
+    low = confidence([make_signal(SignalKind.deal_slipped, severity=Severity.low).model_copy(
+        update={"heat": 20.0})])
     high = confidence([make_signal(SignalKind.deal_slipped, severity=Severity.high)])
     two = confidence([make_signal(SignalKind.deal_slipped, entity_id=o) for o in ("opp_3", "opp_4")])
     assert (low, two, high) == (0.7, 0.85, 0.9)  # base 0.8: -0.1 low, +0.05 per extra signal, +0.1 high
