@@ -12,13 +12,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from actions.auth import ReviewerAuth
 from actions.review import ProposalReviewService
 from actions.store import OperationalStore
 from actions.web import build_review_router
-from connectors.webhooks.inbox import WebhookInbox
+from connectors.webhooks.backpressure import IngressLimits
+from connectors.webhooks.factory import open_webhook_inbox
+from connectors.webhooks.port import WebhookInboxPort
 from connectors.webhooks.routes import build_webhook_router
 from ledger.store import Ledger
 from revloop.settings import Settings, load_settings
@@ -39,9 +41,28 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="revloop", summary="Review proposals, receive webhooks.", version="0.1.0")
     app.include_router(build_review_router(store, review, signals.get, auth, record_lookup=crm.get_record))
-    app.include_router(build_webhook_router(WebhookInbox(url), ensure_webhook_secrets(settings),
-                                            set(WEBHOOK_SOURCES)))
+    app.include_router(webhook_router(settings, webhook_inbox(settings)))
     return app
+
+
+def webhook_inbox(settings: Settings) -> WebhookInboxPort:
+    """The inbox the settings name: SQL in the state database, or SQS when a queue URL is set."""
+    return open_webhook_inbox(state_url(settings), sqs_queue_url=settings.webhook_sqs_queue_url,
+                              sqs_dead_letter_url=settings.webhook_sqs_dead_letter_url,
+                              sqs_endpoint_url=settings.webhook_sqs_endpoint_url,
+                              max_attempts=settings.webhook_max_attempts)
+
+
+def webhook_router(settings: Settings, inbox: WebhookInboxPort) -> APIRouter:
+    """The receiver with the configured limits. Its group committer (built by the router over
+    ``inbox.store_many``) shares one fsync among concurrent requests and commits what is queued
+    when the app shuts down."""
+    limits = IngressLimits(max_body_bytes=settings.webhook_max_body_bytes,
+                           max_pending_per_tenant=settings.webhook_max_pending_per_tenant,
+                           max_pending_total=settings.webhook_max_pending_total,
+                           retry_after_seconds=settings.webhook_retry_after_seconds)
+    return build_webhook_router(inbox, ensure_webhook_secrets(settings), set(WEBHOOK_SOURCES),
+                                limits=limits, public_base_url=settings.webhook_public_base_url)
 
 
 def create_app_from_env() -> FastAPI:

@@ -21,12 +21,12 @@ PREVIEW_CHARS = 80
 
 
 def open_inbox() -> WebhookInboxPort:
-    from connectors.webhooks.inbox import WebhookInbox
-    from revloop.wiring import state_url
+    """The inbox the receiver writes to (SQL, or SQS when configured)."""
+    from revloop.app import webhook_inbox
 
     settings = load_settings()
     settings.paths.ensure()
-    return WebhookInbox(state_url(settings))
+    return webhook_inbox(settings)
 
 
 def describe(letter: DeadLetter) -> str:
