@@ -1,188 +1,150 @@
 """Cedar, evaluated in-process: is a proposal automatic, in need of a human, or forbidden?
 
 Fails closed: a policy set that does not load or validate, a proposal whose arguments do not fit their
-schema, an evaluation error in any policy, or any exception -> forbidden, with the errors recorded."""
+schema, an entity or context Cedar rejects, an evaluation error in any policy, an evaluation slower than
+the deadline, or any exception -> forbidden, with the errors recorded."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
 import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import cedarpy
 
-from decisioning.actions import ACTION_RISK_FLOOR, validate_arguments
-from decisioning.contracts import ActionType, PolicyDecision, PolicyOutcome, Proposal, RiskTier
+from decisioning.actions import validate_arguments
+from decisioning.contracts import PolicyDecision, PolicyOutcome, Proposal
+from decisioning.policy_context import ControlState, cedar_context
+from decisioning.policy_deadline import EvaluationTimeoutError, call_with_deadline
+from decisioning.policy_request import (
+    ACTIONS,
+    AGENT_TYPE,
+    AUTO_EXECUTE,
+    EXECUTE_WITH_APPROVAL,
+    PROPOSAL_TYPE,
+    entities,
+    request,
+    resource_attributes,
+)
+from decisioning.policy_set import LoadedPolicySet, load_policy_set
 
 DEFAULT_POLICY_DIR = Path(__file__).resolve().parent / "policies"
-AUTO_EXECUTE = "auto_execute"
-EXECUTE_WITH_APPROVAL = "execute_with_approval"
-_TIER_NUMBER = {RiskTier.L0: 0, RiskTier.L1: 1, RiskTier.L2: 2, RiskTier.L3: 3}
+DEFAULT_TIMEOUT_S = 2.0
+
+__all__ = ["AUTO_EXECUTE", "DEFAULT_POLICY_DIR", "EXECUTE_WITH_APPROVAL", "CedarPolicyEngine",
+           "PolicyEvaluation"]
+
+
+@dataclass(frozen=True)
+class PolicyEvaluation:
+    """A decision with the exact inputs Cedar saw (principal, resource, tenant, context), for the ledger."""
+
+    decision: PolicyDecision
+    inputs: dict[str, Any]
+    elapsed_ms: float
 
 
 class CedarPolicyEngine:
-    """Loads ``*.cedarschema`` (exactly one) and ``*.cedar`` from ``policy_dir``; never raises on classify."""
+    """Loads ``*.cedarschema`` (exactly one), ``*.cedar`` and ``tenants.json`` from ``policy_dir``;
+    ``classify``/``evaluate`` never raise."""
 
-    def __init__(self, policy_dir: Path | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, policy_dir: Path | None = None, clock: Callable[[], datetime] | None = None,
+                 timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        if timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
         self.policy_dir = Path(policy_dir) if policy_dir is not None else DEFAULT_POLICY_DIR
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._policy_text = ""
-        self._schema_text = ""
-        self._policies: cedarpy.PolicySet | None = None
-        self._schema: cedarpy.Schema | None = None
-        self._load_errors: list[str] = []
-        self._policy_names: dict[str, str] = {}  # Cedar's positional id ("policy3") -> @id
-        self.policy_version = ""
-        try:
-            self._load()
-        except Exception as exc:  # an unreadable directory must not crash the loop: classify forbids
-            self._policies = None
-            self._load_errors.append(f"loading {self.policy_dir} failed: {type(exc).__name__}: {exc}")
+        self.timeout_s = timeout_s
+        self.policy_set: LoadedPolicySet = load_policy_set(self.policy_dir)
 
-    def _load(self) -> None:
-        where = self.policy_dir
-        schemas = sorted(where.glob("*.cedarschema")) if where.is_dir() else []
-        policies = sorted(where.glob("*.cedar")) if where.is_dir() else []
-        contents = {path: path.read_bytes() for path in [*schemas, *policies]}
-        digest = hashlib.sha256()
-        for path, content in contents.items():
-            digest.update(f"{path.name}\0{len(content)}\0".encode())
-            digest.update(content)
-        self.policy_version = digest.hexdigest()[:12]
-        if len(schemas) != 1:
-            self._load_errors.append(f"{where} must hold exactly one *.cedarschema file, "
-                                     f"found {len(schemas)}")
-        if not policies:
-            self._load_errors.append(f"{where} holds no *.cedar policy files")
-        if self._load_errors:
-            return
-        try:
-            self._schema_text = contents[schemas[0]].decode()
-            self._schema = cedarpy.Schema.from_str(self._schema_text)
-        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-            self._load_errors.append(f"{schemas[0].name} does not parse: {exc}")
-        for path in policies:
-            try:
-                text = contents[path].decode()
-                cedarpy.PolicySet.from_str(text)
-            except ValueError as exc:
-                self._load_errors.append(f"{path.name} does not parse: {exc}")
-                continue
-            self._policy_text += f"// {path.name}\n{text}\n"
-        if self._load_errors:
-            return
-        self._policies = cedarpy.PolicySet.from_str(self._policy_text)
-        self._load_errors.extend(self._validation_problems())
+    @property
+    def policy_version(self) -> str:
+        """First 12 hex of a SHA-256 over every schema, policy and tenants file's name and bytes."""
+        return self.policy_set.version
 
-    def _validation_problems(self) -> list[str]:
-        result = cedarpy.validate_policies(self._policy_text, self._schema_text)
-        names = result.id_annotations_by_policy_id
-        problems = [f"policy {names.get(e.policy_id, e.policy_id) or e.policy_id}: {e.error}"
-                    for e in result.errors]
-        if not result.validation_passed and not problems:
-            problems.append("the policies do not validate against the schema")
-        seen: dict[str, str] = {}
-        est = json.loads(cedarpy.policies_to_json_str(self._policy_text))
-        for policy_id, policy in {**est.get("staticPolicies", {}), **est.get("templates", {})}.items():
-            annotation = (policy.get("annotations") or {}).get("id")
-            if annotation:
-                self._policy_names[policy_id] = annotation
-            if not annotation:
-                problems.append(f"policy {policy_id} has no @id annotation; decisions cite policies by @id")
-            elif annotation in seen:
-                problems.append(f"@id({annotation!r}) is used by two policies")
-            else:
-                seen[annotation] = policy_id
-        if est.get("templates"):
-            problems.append("templates are not supported: every policy must be static")
-        return problems
+    @property
+    def policy_ids(self) -> list[str]:
+        return sorted(self.policy_set.effects)
 
     def validate(self) -> list[str]:
-        """Every problem with the policy set (parse, schema validation, @id annotations); [] when sound."""
-        if self._load_errors or self._policies is None:
-            return list(self._load_errors)
-        return self._validation_problems()
+        """Every problem (parse, schema validation, @id annotations, tenants.json) and every warning
+        (prefixed ``warning:``); [] when sound."""
+        return [*self.policy_set.errors, *(f"warning: {w}" for w in self.policy_set.warnings)]
 
-    def classify(self, proposal: Proposal, *, automation_paused: bool = False) -> PolicyDecision:
+    def classify(self, proposal: Proposal, *, automation_paused: bool = False,
+                 controls: ControlState | None = None) -> PolicyDecision:
         """automatic if auto_execute is allowed, else needs_approval if execute_with_approval is, else
-        forbidden. ``automation_paused`` is the tenant's kill switch."""
-        try:
-            if self._load_errors or self._policies is None or self._schema is None:
-                return self._decision(proposal, PolicyOutcome.forbidden, [], self._load_errors or
-                                      ["the policy set is not loaded"])
-            return self._evaluate(proposal, automation_paused)
-        except Exception as exc:  # fail closed: nothing the engine hits may let a proposal through
-            return self._decision(proposal, PolicyOutcome.forbidden, [],
-                                  [f"policy evaluation failed: {type(exc).__name__}: {exc}"])
+        forbidden. ``automation_paused`` forces a human in the loop on top of ``controls``."""
+        return self.evaluate(proposal, controls, automation_paused=automation_paused).decision
 
-    def _evaluate(self, proposal: Proposal, automation_paused: bool) -> PolicyDecision:
+    def evaluate(self, proposal: Proposal, controls: ControlState | None = None, *,
+                 automation_paused: bool = False, context: dict[str, Any] | None = None) -> PolicyEvaluation:
+        """Classify with the controls in force. ``context`` replaces the Cedar context outright (a
+        backtest replays the context recorded at the time)."""
+        state = controls or ControlState()
+        cedar_ctx = (context if context is not None
+                     else cedar_context(state, automation_paused=automation_paused))
+        inputs: dict[str, Any] = {
+            "principal": {"type": AGENT_TYPE, "id": proposal.agent}, "actions": list(ACTIONS),
+            "resource": {"type": PROPOSAL_TYPE, "id": proposal.proposal_id, "attrs": None},
+            "tenant": {"id": proposal.tenant, "attrs": None},
+            "context": cedar_ctx, "controls": state.record() if context is None else None,
+        }
+        started = time.perf_counter()
+        try:
+            outcome, reasons, errors = self._evaluate(proposal, cedar_ctx, inputs)
+        except EvaluationTimeoutError as exc:
+            outcome, reasons, errors = PolicyOutcome.forbidden, [], [str(exc)]
+        except Exception as exc:  # fail closed: nothing the engine hits may let a proposal through
+            outcome, reasons, errors = (PolicyOutcome.forbidden, [],
+                                        [f"policy evaluation failed: {type(exc).__name__}: {exc}"])
+        decision = PolicyDecision(
+            proposal_id=proposal.proposal_id, proposal_version=proposal.version, tenant=proposal.tenant,
+            outcome=outcome, policy_version=self.policy_version, reasons=list(dict.fromkeys(reasons)),
+            errors=errors, decided_at=self.clock(),
+        )
+        return PolicyEvaluation(decision, inputs, (time.perf_counter() - started) * 1000)
+
+    def _evaluate(self, proposal: Proposal, context: dict[str, Any],
+                  inputs: dict[str, Any]) -> tuple[PolicyOutcome, list[str], list[str]]:
+        loaded = self.policy_set
+        if not loaded.usable:
+            return PolicyOutcome.forbidden, [], loaded.errors or ["the policy set is not loaded"]
         try:
             arguments = validate_arguments(proposal.action_type, proposal.arguments)
         except ValueError as exc:
-            return self._decision(proposal, PolicyOutcome.forbidden, [], [str(exc)])
-        entities = [
-            {"uid": {"type": "Revloop::Agent", "id": proposal.agent}, "attrs": {}, "parents": []},
-            {"uid": {"type": "Revloop::Proposal", "id": proposal.proposal_id},
-             "attrs": self.resource_attributes(proposal, arguments), "parents": []},
-        ]
-        requests = [self._request(proposal, action, automation_paused)
-                    for action in (AUTO_EXECUTE, EXECUTE_WITH_APPROVAL)]
-        auto, approval = cedarpy.is_authorized_batch(requests, self._policies, entities, schema=self._schema)
+            return PolicyOutcome.forbidden, [], [str(exc)]
+        attributes = resource_attributes(proposal, arguments)
+        tenant_attributes = loaded.tenants.for_tenant(proposal.tenant).entity_attributes()
+        inputs["resource"]["attrs"] = attributes
+        inputs["tenant"]["attrs"] = tenant_attributes
+        requests = [request(proposal, action, context) for action in ACTIONS]
+        found = entities(proposal, attributes, tenant_attributes)
+        policies, schema = loaded.policies, loaded.schema
+        auto, approval = call_with_deadline(
+            lambda: cedarpy.is_authorized_batch(requests, policies, found, schema=schema), self.timeout_s)
         errors: list[str] = []
         for name, result in ((AUTO_EXECUTE, auto), (EXECUTE_WITH_APPROVAL, approval)):
+            # Cedar skips a policy whose evaluation errors: an erroring forbid must not let a permit through.
             errors += [f"{name}: {self._named(err)}" for err in result.diagnostics.errors]
             if result.decision == cedarpy.Decision.NoDecision and not result.diagnostics.errors:
                 errors.append(f"{name}: Cedar reached no decision")
         if errors:
-            return self._decision(proposal, PolicyOutcome.forbidden, [], errors)
+            return PolicyOutcome.forbidden, [], errors
         if auto.allowed:
-            return self._decision(proposal, PolicyOutcome.automatic, _policy_ids(auto), [])
+            return PolicyOutcome.automatic, _policy_ids(auto), []
         if approval.allowed:
-            return self._decision(proposal, PolicyOutcome.needs_approval,
-                                  _policy_ids(approval) + _policy_ids(auto), [])
-        return self._decision(proposal, PolicyOutcome.forbidden, _policy_ids(approval), [])
+            return PolicyOutcome.needs_approval, _policy_ids(approval) + _policy_ids(auto), []
+        return PolicyOutcome.forbidden, _policy_ids(approval), []
 
     def _named(self, error: str) -> str:
+        names = self.policy_set.names
         return re.sub(r"policy `(policy\d+)`",
-                      lambda m: f"policy `{self._policy_names.get(m.group(1), m.group(1))}`", error)
-
-    @staticmethod
-    def resource_attributes(proposal: Proposal, arguments: dict[str, Any]) -> dict[str, Any]:
-        """The Revloop::Proposal attributes the policies read (see revloop.cedarschema)."""
-        action_type = ActionType(proposal.action_type)
-        tier = max(_TIER_NUMBER[RiskTier(proposal.risk_tier)], _TIER_NUMBER[ACTION_RISK_FLOOR[action_type]])
-        field = str(arguments["field"]).lower() if action_type == ActionType.crm_update_field else ""
-        return {
-            "tenant": proposal.tenant,
-            "action_type": action_type.value,
-            "risk_tier": tier,
-            # round() first so 0.7 stays 70 despite binary floating point; floor so 69.9% is not 70%.
-            "confidence_pct": math.floor(round(proposal.confidence * 100, 6)),
-            "field": field,
-        }
-
-    @staticmethod
-    def _request(proposal: Proposal, action: str, automation_paused: bool) -> dict[str, Any]:
-        return {
-            "principal": {"type": "Revloop::Agent", "id": proposal.agent},
-            "action": {"type": "Revloop::Action", "id": action},
-            "resource": {"type": "Revloop::Proposal", "id": proposal.proposal_id},
-            "context": {"automation_paused": automation_paused},
-        }
-
-    def _decision(self, proposal: Proposal, outcome: PolicyOutcome, reasons: list[str],
-                  errors: list[str]) -> PolicyDecision:
-        return PolicyDecision(
-            proposal_id=proposal.proposal_id, proposal_version=proposal.version, tenant=proposal.tenant,
-            outcome=outcome, policy_version=self.policy_version, reasons=list(dict.fromkeys(reasons)),
-            errors=list(errors), decided_at=self.clock(),
-        )
+                      lambda m: f"policy `{names.get(m.group(1), m.group(1))}`", error)
 
 
 def _policy_ids(result: cedarpy.AuthzResult) -> list[str]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sys
+import threading
+import time
 from pathlib import Path
 
 import cedarpy
@@ -10,6 +13,9 @@ import pytest
 
 from decisioning.contracts import ActionType, PolicyOutcome
 from decisioning.policy import DEFAULT_POLICY_DIR, CedarPolicyEngine
+from decisioning.policy_context import ControlState, cedar_context
+from decisioning.policy_deadline import EvaluationTimeoutError, call_with_deadline
+from decisioning.policy_request import entities, request, resource_attributes
 from tests.unit.test_decisioning_fixtures import NOTIFY_ARGS, make_proposal, update_args
 
 SURE_THING = make_proposal(ActionType.notify_owner, NOTIFY_ARGS, confidence=0.95)  # automatic normally
@@ -67,8 +73,8 @@ def test_attribute_the_engine_does_not_supply_forbids(policy_dir: Path) -> None:
 
 def test_missing_context_attribute_forbids(policy_dir: Path) -> None:
     schema = policy_dir / "revloop.cedarschema"
-    schema.write_text(schema.read_text().replace("automation_paused: Bool,",
-                                                 "automation_paused: Bool,\n      budget_left: Long,"))
+    schema.write_text(schema.read_text().replace("      automation_paused: Bool,",
+                                                 "      automation_paused: Bool,\n      budget_left: Long,"))
     assert_forbidden_with_error(CedarPolicyEngine(policy_dir), "budget_left")
 
 
@@ -79,11 +85,10 @@ def test_a_forbid_that_errors_at_runtime_does_not_let_the_permit_through(policy_
         'when { resource.confidence_pct * 9223372036854775807 > 0 };\n')
     engine = CedarPolicyEngine(policy_dir)
     assert engine.validate() == []
-    raw = cedarpy.is_authorized(
-        CedarPolicyEngine._request(SURE_THING, "auto_execute", False), engine._policies,
-        [{"uid": {"type": "Revloop::Agent", "id": "playbook"}, "attrs": {}, "parents": []},
-         {"uid": {"type": "Revloop::Proposal", "id": SURE_THING.proposal_id},
-          "attrs": CedarPolicyEngine.resource_attributes(SURE_THING, SURE_THING.arguments), "parents": []}])
+    attributes = resource_attributes(SURE_THING, SURE_THING.arguments)
+    tenant = engine.policy_set.tenants.for_tenant("acme").entity_attributes()
+    raw = cedarpy.is_authorized(request(SURE_THING, "auto_execute", cedar_context(ControlState())),
+                                engine.policy_set.policies, entities(SURE_THING, attributes, tenant))
     assert raw.allowed and raw.diagnostics.errors  # what Cedar alone would do
 
     assert_forbidden_with_error(engine, "overflowing-guard", "overflow")
@@ -137,3 +142,72 @@ def test_update_field_on_unicode_lookalike_owner_is_rejected() -> None:
     decision = CedarPolicyEngine().classify(crafted)
 
     assert decision.outcome == PolicyOutcome.forbidden and decision.errors
+
+
+def test_an_evaluation_past_its_deadline_is_denied_with_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = CedarPolicyEngine(timeout_s=0.05)
+    real = cedarpy.is_authorized_batch
+
+    def slow(*args: object, **kwargs: object) -> object:
+        time.sleep(0.5)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cedarpy, "is_authorized_batch", slow)
+    started = time.monotonic()
+    assert_forbidden_with_error(engine, "deadline", "denied")
+    assert time.monotonic() - started < 0.5 * 2  # the caller did not wait for Cedar twice
+
+
+def test_a_late_answer_counts_as_a_timeout() -> None:
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(5.0)  # the busy call keeps the GIL to itself, as Cedar's evaluation does
+    try:
+        with pytest.raises(EvaluationTimeoutError, match="answered after"):
+            call_with_deadline(lambda: _busy(0.08), timeout_s=0.05)
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def _busy(seconds: float) -> int:
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return n
+
+
+def test_a_hung_engine_does_not_block_the_next_decision(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = CedarPolicyEngine(timeout_s=0.05)
+    real = cedarpy.is_authorized_batch
+    hang = threading.Event()
+
+    def first_hangs(*args: object, **kwargs: object) -> object:
+        if not hang.is_set():
+            hang.set()
+            time.sleep(5)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cedarpy, "is_authorized_batch", first_hangs)
+    assert engine.classify(SURE_THING).outcome == PolicyOutcome.forbidden
+    assert engine.classify(SURE_THING).outcome == PolicyOutcome.automatic
+
+
+@pytest.mark.parametrize("content, needle", [
+    ("{not json", "not a valid tenant constraint file"),
+    ('{"default": {"min_auto_confidence_pct": 140}}', "min_auto_confidence_pct"),
+    ('{"tenants": {"acme": {"allowed_action_types": ["crm.delete_everything"]}}}', "unknown action types"),
+    ('{"tenants": {"acme": {"max_auto_spend": 5}}}', "max_auto_spend"),
+])
+def test_a_broken_tenant_constraint_file_forbids(policy_dir: Path, content: str, needle: str) -> None:
+    (policy_dir / "tenants.json").write_text(content)
+    engine = CedarPolicyEngine(policy_dir)
+
+    assert any(needle in problem for problem in engine.validate())
+    assert_forbidden_with_error(engine, "tenants.json", needle)
+
+
+def test_a_context_that_lacks_an_attribute_the_schema_requires_forbids() -> None:
+    evaluation = CedarPolicyEngine().evaluate(SURE_THING, context={"killed": False, "actions_today": 0,
+                                                                    "spend_today_cents": 0})
+    assert evaluation.decision.outcome == PolicyOutcome.forbidden
+    assert any("automation_paused" in error for error in evaluation.decision.errors)
