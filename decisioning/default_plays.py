@@ -8,7 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from decisioning.contracts import ActionType, RiskTier
-from decisioning.plays import Play, PlayStep, Situation, opportunity_in_graph, owner_email_known
+from decisioning.plays import (
+    Play,
+    PlayStep,
+    Precondition,
+    Situation,
+    opportunity_in_graph,
+    owner_email_known,
+    renewal_attendees,
+    renewal_date,
+    renewal_review_possible,
+    signalled_contacts_in_graph,
+)
 from perception.contracts import SignalKind
 
 
@@ -39,7 +50,7 @@ def _active_contacts(situation: Situation) -> str:
 
 
 def _task(subject: str, advice: str, effect: str, base_confidence: float, due_in_days: int,
-          list_contacts: bool = False) -> PlayStep:
+          list_contacts: bool = False, preconditions: tuple[Precondition, ...] = ()) -> PlayStep:
     """A CRM task for the account owner; ``subject`` may name ``{account}``."""
     def build(situation: Situation) -> dict[str, Any]:
         body = f"What changed:\n{_what_changed(situation)}\n\n{advice}"
@@ -52,7 +63,7 @@ def _task(subject: str, advice: str, effect: str, base_confidence: float, due_in
             "owner": situation.context.owner,
         }
 
-    return PlayStep(ActionType.crm_create_task, RiskTier.L1, build, effect, base_confidence)
+    return PlayStep(ActionType.crm_create_task, RiskTier.L1, build, effect, base_confidence, preconditions)
 
 
 def _notify_owner(subject: str, base_confidence: float, effect: str) -> PlayStep:
@@ -95,6 +106,21 @@ def _brief(kind: str, effect: str) -> PlayStep:
     return PlayStep(ActionType.draft_meeting_brief, RiskTier.L0, build, effect, 0.75)
 
 
+def _renewal_review() -> PlayStep:
+    def build(situation: Situation) -> dict[str, Any]:
+        return {
+            "subject": f"Renewal review: {situation.account_label}",
+            "renewal_date": renewal_date(situation),
+            "attendees": renewal_attendees(situation),
+            "agenda": ["What changed and the renewal risks", "Adoption and product usage",
+                       "Open opportunities and commercial terms", "Owners and next steps"],
+        }
+
+    return PlayStep(ActionType.schedule_renewal_review, RiskTier.L1, build,
+                    "The team reviews the renewal together while there is time to act.", 0.7,
+                    preconditions=(renewal_review_possible,))
+
+
 def default_playbooks(due_in_days: int = 3, forecast_value: str = "pipeline") -> dict[SignalKind, Play]:
     """One play per SignalKind (decisioning/README.md, 'The default plays')."""
     d = due_in_days
@@ -106,7 +132,8 @@ def default_playbooks(due_in_days: int = 3, forecast_value: str = "pipeline") ->
         SignalKind.champion_departed: Play((
             _task("Identify a new champion at {account}",
                   "Find someone among the remaining contacts to carry the relationship.",
-                  "A new champion is in place before the account goes dark.", 0.75, d, list_contacts=True),
+                  "A new champion is in place before the account goes dark.", 0.75, d, list_contacts=True,
+                  preconditions=(signalled_contacts_in_graph,)),
             _notify_owner("champion departed", 0.8, "The owner hears about the departure the same day."),
         )),
         SignalKind.deal_slipped: Play((
@@ -150,6 +177,9 @@ def default_playbooks(due_in_days: int = 3, forecast_value: str = "pipeline") ->
         SignalKind.stalled_in_stage: Play((
             _notify_owner("deal stalled", 0.7, "The owner agrees a next step or re-qualifies the deal."),
         )),
-        SignalKind.renewal_approaching: Play((_brief(
-            "Renewal", "The account team prepares the renewal with its risks and opportunities in view."),)),
+        SignalKind.renewal_approaching: Play((
+            _brief("Renewal",
+                   "The account team prepares the renewal with its risks and opportunities in view."),
+            _renewal_review(),
+        )),
     }

@@ -11,12 +11,15 @@ from typing import Any
 from decisioning import evidence
 from decisioning.actions import TAXONOMY_VERSION, ArgumentValidationError, validate_arguments
 from decisioning.agent import DecisionRecord, Deliberation
-from decisioning.contracts import Abstention, Proposal
+from decisioning.contracts import Abstention, Proposal, RiskTier
 from decisioning.default_plays import default_playbooks
+from decisioning.injection.screen import screen_arguments
 from decisioning.plays import Play, PlayStep, Situation
 from decisioning.uncertainty import THIN_EVIDENCE_HEAT, conflicts, thin_evidence
 from perception.contracts import Signal, SignalKind
 from world_model.contracts import AccountContext, MemoryHit
+
+_TIER_ORDER = list(RiskTier)
 
 
 @dataclass(frozen=True)
@@ -182,16 +185,24 @@ class PlaybookAgent:
                   record: DecisionRecord, inputs_digest: str) -> Proposal:
         ctx = situation.context
         signal_ids = [s.signal_id for s in situation.signals]
+        arguments = validate_arguments(step.action_type, step.build_arguments(situation))
+        rationale, risk_tier = evidence.rationale(step, situation, len(hits)), step.risk_tier
+        # CRM and webhook text that reads like instructions must not run unreviewed: L1 is never automatic.
+        if suspicious := screen_arguments(arguments):
+            risk_tier = max(risk_tier, RiskTier.L1, key=_TIER_ORDER.index)
+            rationale += (" Held for human review: text from the CRM in "
+                          + ", ".join(f"{where} ({', '.join(found)})" for where, found in suspicious.items())
+                          + " looks like instructions.")
         return Proposal(
             proposal_id=evidence.proposal_id(ctx.tenant, step.action_type, signal_ids),
             tenant=ctx.tenant,
             account_id=ctx.account_id,
             action_type=step.action_type,
-            arguments=validate_arguments(step.action_type, step.build_arguments(situation)),
-            rationale=evidence.rationale(step, situation, len(hits)),
+            arguments=arguments,
+            rationale=rationale,
             evidence=evidence.citations(situation, hits),
             confidence=evidence.confidence(step, situation),
-            risk_tier=step.risk_tier,
+            risk_tier=risk_tier,
             expected_effect=step.expected_effect,
             cost_estimate_usd=0.0,
             agent=self.name,

@@ -87,3 +87,36 @@ def opportunity_in_graph(situation: Situation) -> str | None:
     if missing:
         return f"opportunity {', '.join(missing)} is not among the account's open opportunities in the graph"
     return None
+
+
+def signalled_contacts_in_graph(situation: Situation) -> str | None:
+    known = {c.contact_id for c in situation.context.contacts}
+    missing = sorted(s.entity_id for s in situation.signals
+                     if s.entity_type == "contact" and s.entity_id not in known)
+    if missing:
+        return (f"contact {', '.join(missing)} is not among the account's contacts in the graph; "
+                "sync the graph so the play can suggest who else to reach")
+    return None
+
+
+def renewal_date(situation: Situation) -> str | None:
+    """The renewal date the signals' evidence names (the newest), if any."""
+    dates = [str(e.after) for s in situation.signals for e in s.evidence
+             if e.field == "renewal_date" and e.after]
+    return max(dates) if dates else None
+
+
+def renewal_attendees(situation: Situation) -> list[str]:
+    """The account owner (by email) and the active champions (by contact id)."""
+    ctx = situation.context
+    people = [ctx.owner] if ctx.owner and re.match(EMAIL_PATTERN, ctx.owner) else []
+    people += [c.contact_id for c in ctx.champions if c.status != "departed"]
+    return list(dict.fromkeys(people))
+
+
+def renewal_review_possible(situation: Situation) -> str | None:
+    if renewal_date(situation) is None:
+        return "the renewal date is not in the signal's evidence"
+    if not renewal_attendees(situation):
+        return "nobody to invite: the account has no owner email and no active champion in the graph"
+    return None

@@ -77,7 +77,7 @@ GOLDEN = [
            [(A.notify_owner, Out.needs_approval)], paused=True),
     Golden("renewal approaches",
            [signal_of(SignalKind.renewal_approaching)], make_context(),
-           [(A.draft_meeting_brief, Out.automatic)]),
+           [(A.draft_meeting_brief, Out.automatic), (A.schedule_renewal_review, Out.needs_approval)]),
     Golden("single-threaded deal with the owner unknown: the task still goes for approval",
            [signal_of(SignalKind.too_few_contacts)], make_context(owner=None),
            [(A.crm_create_task, Out.needs_approval)]),

@@ -11,7 +11,7 @@ from decisioning.actions import validate_arguments
 from decisioning.contracts import Abstention, ActionType, Proposal, RiskTier
 from decisioning.default_plays import default_playbooks
 from decisioning.playbook import PlaybookAgent
-from perception.contracts import Severity, Signal, SignalKind
+from perception.contracts import Evidence, Severity, Signal, SignalKind
 from tests.unit.test_decisioning_fixtures import (
     ENTITY_OF_KIND,
     NOW,
@@ -32,8 +32,12 @@ def signal_of(kind: SignalKind, **kwargs: object) -> Signal:
     if kind in ENTITY_OF_KIND:
         return make_signal(kind, **kwargs)  # type: ignore[arg-type]
     base = make_signal(_ABOUT.get(kind, SignalKind.deal_slipped), **kwargs)  # type: ignore[arg-type]
-    return base.model_copy(update={"kind": kind, "dedupe_key": f"{kind.value}:{base.entity_id}",
-                                   "narrative": f"{kind.value.replace('_', ' ')} on {base.entity_id}."})
+    update: dict[str, object] = {"kind": kind, "dedupe_key": f"{kind.value}:{base.entity_id}",
+                                 "narrative": f"{kind.value.replace('_', ' ')} on {base.entity_id}."}
+    if kind is SignalKind.renewal_approaching:  # perception puts the date in the evidence
+        update["evidence"] = [Evidence(object="accounts", entity_id=base.entity_id, field="renewal_date",
+                                       after="2025-06-30", note="108 days left")]
+    return base.model_copy(update=update)
 
 
 def agent(**kwargs: object) -> PlaybookAgent:
@@ -63,7 +67,8 @@ def abstentions(results: list[Proposal | Abstention]) -> list[Abstention]:
     (SignalKind.too_few_contacts, [(ActionType.crm_create_task, RiskTier.L1)]),
     (SignalKind.no_economic_buyer, [(ActionType.crm_create_task, RiskTier.L1)]),
     (SignalKind.stalled_in_stage, [(ActionType.notify_owner, RiskTier.L0)]),
-    (SignalKind.renewal_approaching, [(ActionType.draft_meeting_brief, RiskTier.L0)]),
+    (SignalKind.renewal_approaching, [(ActionType.draft_meeting_brief, RiskTier.L0),
+                                      (ActionType.schedule_renewal_review, RiskTier.L1)]),
 ])
 def test_default_play_per_signal_kind(kind: SignalKind, expected: list[tuple[ActionType, RiskTier]]) -> None:
     results = agent().decide([signal_of(kind)], make_context(), [])
@@ -91,11 +96,14 @@ def test_deal_warnings_suggest_other_people_to_reach() -> None:
 
 
 def test_renewal_brief_carries_why_now_and_the_open_deals() -> None:
-    (brief,) = proposals(agent().decide([signal_of(SignalKind.renewal_approaching)], make_context(), []))
+    renewal = signal_of(SignalKind.renewal_approaching)
+    (brief, review) = proposals(agent().decide([renewal], make_context(), []))
     sections = {s["heading"]: s["body"] for s in brief.arguments["sections"]}
     assert brief.arguments["title"] == "Renewal brief: Initech"
     assert "renewal approaching on acc_1" in sections["Why now"]
     assert "Renewal opp_3: negotiation" in sections["Open opportunities"]
+    assert review.arguments["renewal_date"] == "2025-06-30"
+    assert review.arguments["attendees"] == ["ana@acme.example", "con_8"]  # owner, active champion
 
 
 def test_arguments_carry_the_context() -> None:
