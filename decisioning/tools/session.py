@@ -9,6 +9,7 @@ import hashlib
 import json
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -35,14 +36,15 @@ def _problems(exc: ValidationError) -> str:
 class ToolSession:
     def __init__(self, registry: ToolRegistry, tenant: str, principal: ToolPrincipal,
                  policy: ToolPolicy | None = None, *, agent_paused: Callable[[], bool] | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
+                 clock: Callable[[], datetime] | None = None, max_kept_calls: int = 10_000) -> None:
         self.registry = registry
         self.tenant = validate_tenant(tenant)
         self.principal = principal
         self.policy = policy or ToolPolicy()
         self._paused = agent_paused or (lambda: False)
         self._clock = clock or (lambda: datetime.now(UTC))
-        self.calls: list[ToolCall] = []
+        # The newest calls (a long-lived MCP session would otherwise grow without bound).
+        self.calls: deque[ToolCall] = deque(maxlen=max_kept_calls)
 
     def allowed_tools(self) -> list[ToolSpec]:
         """The tools this caller may run now (what to offer a model or list over MCP)."""

@@ -23,7 +23,7 @@ def test_an_allowed_call_returns_the_result_and_a_record_of_it() -> None:
     assert (call.call_id, call.tenant, call.principal, call.status) == ("c1", "acme", "bedrock-agent", "ok")
     assert call.tier == RiskTier.L0 and call.reasons == ["read-tools-within-clearance"]
     assert call.result_digest and len(call.result_digest) == 64 and call.policy_version
-    assert session.calls == [call]
+    assert list(session.calls) == [call]
 
 
 def test_bedrock_wire_names_reach_the_same_tool() -> None:
@@ -42,7 +42,7 @@ def test_an_unknown_tool_is_a_structured_error_naming_the_tools_there_are() -> N
     assert "signals.list_recent" in response.error.message
     assert response.call.status == ToolCallStatus.unknown_tool and response.call.tier is None
     assert response.content() == {"error": response.error.model_dump()}
-    assert session.calls == [response.call]
+    assert list(session.calls) == [response.call]
 
 
 @pytest.mark.parametrize("arguments", [
