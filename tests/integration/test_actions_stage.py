@@ -7,7 +7,9 @@ from pathlib import Path
 
 from actions.stage import classify_pending_proposals
 from actions.status import ProposalStatus
-from decisioning.contracts import PolicyDecision, PolicyOutcome, Proposal
+from decisioning.contracts import PolicyOutcome, Proposal
+from decisioning.policy import PolicyEvaluation
+from decisioning.policy_context import ControlState
 from tests.integration.test_actions_support import T0, Loop, make_proposal, policy
 
 
@@ -17,9 +19,10 @@ class FakePolicyEngine:
         self.errors = errors or []
         self.calls = 0
 
-    def classify(self, proposal: Proposal) -> PolicyDecision:
+    def evaluate(self, proposal: Proposal, controls: ControlState | None = None) -> PolicyEvaluation:
         self.calls += 1
-        return policy(proposal, self.outcomes[proposal.proposal_id], errors=self.errors)
+        decision = policy(proposal, self.outcomes[proposal.proposal_id], errors=self.errors)
+        return PolicyEvaluation(decision, {"context": {"killed": False}}, 0.1)
 
 
 def test_classify_records_each_verdict_once_and_ledgers_it(tmp_path: Path) -> None:
