@@ -28,6 +28,8 @@ class ReviewDecision(BaseModel):
     decided_at: datetime
     # The CRM record version the reviewer saw (crm.update_field); the write is refused if it moved.
     record_version: int | None = None
+    # Until when an approval may be used by the executor (None on rejections and older decisions).
+    expires_at: datetime | None = None
 
 
 class ActionStatus(StrEnum):

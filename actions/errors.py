@@ -67,3 +67,53 @@ class TenantNotFoundError(ActionsError):
 
     code = "tenant_not_found"
     http_status = 404
+
+
+class ApprovalExpiredError(NotExecutableError):
+    """The approval was not used within its validity; the proposal must be reviewed again."""
+
+    code = "approval_expired"
+
+
+class ApprovalAlreadyUsedError(NotExecutableError):
+    """An approval is single-use: it already authorised one execution."""
+
+    code = "approval_already_used"
+
+
+class BindingMismatchError(NotExecutableError):
+    """The stored proposal no longer matches what policy or the reviewer saw (edited, replayed, tampered)."""
+
+    code = "binding_mismatch"
+
+
+class RecordVersionRequiredError(ActionsError):
+    """Approving a CRM field update needs the record version the reviewer was shown."""
+
+    code = "record_version_required"
+    http_status = 422
+
+
+class InvalidArgumentsError(ActionsError):
+    """Edited arguments do not fit the action type's schema; ``problems`` lists each one."""
+
+    code = "invalid_arguments"
+    http_status = 422
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class IdempotencyConflictError(ActionsError):
+    """An idempotency key was reused for a different request: use a new key for a new write."""
+
+    code = "idempotency_conflict"
+    http_status = 422
+
+
+class NotCompensableError(ActionsError):
+    """The action cannot be undone (never ran, failed, or its type has no inverse)."""
+
+    code = "not_compensable"
+    http_status = 409

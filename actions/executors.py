@@ -17,8 +17,14 @@ from typing import Any
 from actions.briefs import write_brief
 from actions.contracts import ActionResult, ActionStatus
 from actions.crm import CrmWriter
-from actions.errors import ActionInFlightError, ProposalNotFoundError
+from actions.errors import (
+    ActionInFlightError,
+    ApprovalExpiredError,
+    NotExecutableError,
+    ProposalNotFoundError,
+)
 from actions.records import Claim
+from actions.status import ProposalStatus
 from actions.store import OperationalStore
 from decisioning.contracts import ActionType, Proposal
 from ledger.store import Ledger
@@ -72,7 +78,14 @@ class ActionExecutor:
         claimant = f"{self.executor_id}/{threading.get_ident()}"
         deadline = time.monotonic() + (wait_seconds or 0.0)
         while True:
-            claim = self.store.claim_action(proposal_id, version, claimant, self.clock(), self.claim_lease)
+            try:
+                claim = self.store.claim_action(proposal_id, version, claimant, self.clock(),
+                                                self.claim_lease)
+            except NotExecutableError as refusal:
+                self._refuse(proposal_id, version, refusal)
+                if wait_seconds is None:
+                    return None
+                raise
             if claim.state == "done":
                 return claim.result
             if claim.state == "claimed":
@@ -83,6 +96,19 @@ class ActionExecutor:
                 raise ActionInFlightError(f"{claim.key} is being executed by another executor; "
                                           "its result is not stored yet, ask again later")
             time.sleep(self.poll_seconds)
+
+    def _refuse(self, proposal_id: str, version: int, refusal: NotExecutableError) -> None:
+        """A proposal that looked runnable was refused at claim time: take it out of the queue, ledgered."""
+        expired = isinstance(refusal, ApprovalExpiredError)
+        status = ProposalStatus.expired if expired else ProposalStatus.refused
+        if not self.store.refuse_execution(proposal_id, version, status, self.clock()):
+            return
+        stored = self.store.get(proposal_id, version)
+        if stored is not None:
+            self.ledger.append(stored.tenant, "action.refused", EXECUTOR_ACTOR, {
+                "proposal_id": proposal_id, "proposal_version": version, "code": refusal.code,
+                "reason": refusal.message, "status": status.value,
+            })
 
     def _act(self, claim: Claim) -> ActionResult:
         proposal = claim.proposal

@@ -1,4 +1,4 @@
-"""Action claims and results (the idempotency store), the notification outbox and plain table reads.
+"""Action claims and results (the idempotency store) and plain table reads.
 
 A mixin of OperationalStore: it shares the store's engine and tables."""
 
@@ -10,20 +10,21 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, insert, select, update
 
-from actions.contracts import ActionResult, ActionStatus, ReviewDecision, ReviewVerdict
+from actions.authority import authorize
+from actions.contracts import ActionResult, ActionStatus
 from actions.errors import NotExecutableError
-from actions.status import EXECUTABLE, OutboxMessage, ProposalStatus, idempotency_key
+from actions.postgres_dialect import lock_key, proposal_lock
+from actions.status import EXECUTABLE, ProposalStatus, idempotency_key
 from actions.tables import (
     TABLES,
     action_results,
-    outbox,
     parse_ts,
     policy_decisions,
     proposals,
     review_decisions,
     ts,
 )
-from decisioning.contracts import PolicyDecision, Proposal
+from decisioning.contracts import Proposal
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class ActionRecords:
         A claim whose lease ran out (its executor crashed) is taken over: the retry reuses the key,
         so the CRM deduplicates whatever the crashed attempt may already have written."""
         with self.engine.begin() as conn:
+            lock_key(conn, proposal_lock(proposal_id))
             row = conn.execute(select(proposals).where(
                 proposals.c.proposal_id == proposal_id, proposals.c.version == version)).first()
             if row is None:
@@ -63,9 +65,9 @@ class ActionRecords:
                 raise NotExecutableError(
                     f"proposal {proposal_id} v{version} is {row.status}: only automatic or approved "
                     "proposals are executed")
-            authorized_by, record_version = self._authority(conn, row)
             if held is not None and held.claimed_until > ts(now):
                 return Claim("busy", key, proposal)
+            authority = authorize(conn, row, proposal, key, now)
             until = ts(now + lease)
             if held is not None:
                 attempt = held.attempts + 1
@@ -77,32 +79,24 @@ class ActionRecords:
                     idempotency_key=key, proposal_id=proposal_id, proposal_version=version,
                     tenant=row.tenant, action_type=row.action_type, state="claimed",
                     claimed_by=claimant, claimed_until=until, attempts=1, published=0))
-        return Claim("claimed", key, proposal, authorized_by=authorized_by,
-                     record_version=record_version, attempt=attempt)
+        return Claim("claimed", key, proposal, authorized_by=authority.authorized_by,
+                     record_version=authority.record_version, attempt=attempt)
 
-    @staticmethod
-    def _authority(conn: Any, row: Any) -> tuple[str, int | None]:
-        """Who allowed this execution; refuses an approval that is not bound to these arguments."""
-        if row.status == ProposalStatus.approved:
-            body = conn.execute(select(review_decisions.c.body).where(
-                review_decisions.c.proposal_id == row.proposal_id,
-                review_decisions.c.proposal_version == row.version)).scalar()
-            review = ReviewDecision.model_validate_json(body) if body else None
-            if (review is None or review.verdict is not ReviewVerdict.approve
-                    or review.arguments_digest != row.arguments_digest):
-                raise NotExecutableError(f"proposal {row.proposal_id} has no approval bound to its "
-                                         "current arguments")
-            return f"review:{review.decision_id}", review.record_version
-        body = conn.execute(select(policy_decisions.c.body).where(
-            policy_decisions.c.proposal_id == row.proposal_id,
-            policy_decisions.c.proposal_version == row.version)).scalar()
-        if body is None:
-            raise NotExecutableError(f"proposal {row.proposal_id} has no policy decision")
-        return f"policy:{PolicyDecision.model_validate_json(body).policy_version}", None
+    def refuse_execution(self, proposal_id: str, version: int, status: ProposalStatus,
+                         now: datetime) -> bool:
+        """Take a ready proposal out of the queue (expired or refused approval); False if it moved on."""
+        with self.engine.begin() as conn:
+            lock_key(conn, proposal_lock(proposal_id))
+            done = conn.execute(update(proposals).where(
+                proposals.c.proposal_id == proposal_id, proposals.c.version == version,
+                proposals.c.status.in_([s.value for s in EXECUTABLE]),
+            ).values(status=status.value, updated_at=ts(now)))
+            return done.rowcount > 0
 
     def complete_action(self, result: ActionResult) -> ActionResult:
         """Store the result of a claimed action; if another attempt finished first, return that one."""
         with self.engine.begin() as conn:
+            lock_key(conn, proposal_lock(result.proposal_id))
             held = conn.execute(select(action_results).where(
                 action_results.c.idempotency_key == result.idempotency_key)).first()
             if held is None:
@@ -138,27 +132,6 @@ class ActionRecords:
         with self.engine.begin() as conn:
             conn.execute(update(action_results).where(action_results.c.idempotency_key == key)
                          .values(published=1))
-
-    # --- outbox ---------------------------------------------------------------------------------
-
-    def add_outbox(self, tenant: str, idempotency_key: str, proposal_id: str, channel: str,
-                   recipient: str, subject: str, body: str, now: datetime) -> OutboxMessage:
-        """Queue a notification once per idempotency key; a repeat returns the stored message."""
-        with self.engine.begin() as conn:
-            row = conn.execute(select(outbox).where(outbox.c.idempotency_key == idempotency_key)).first()
-            if row is None:
-                conn.execute(insert(outbox).values(
-                    idempotency_key=idempotency_key, tenant=tenant, proposal_id=proposal_id,
-                    channel=channel, recipient=recipient, subject=subject, body=body,
-                    created_at=ts(now)))
-                row = conn.execute(select(outbox).where(
-                    outbox.c.idempotency_key == idempotency_key)).one()
-        return _message(row)
-
-    def outbox(self, tenant: str, limit: int = 200) -> list[OutboxMessage]:
-        query = select(outbox).where(outbox.c.tenant == tenant).order_by(outbox.c.id.desc()).limit(limit)
-        with self.engine.connect() as conn:
-            return [_message(row) for row in conn.execute(query)]
 
     # --- plain reads for export (Iceberg) -------------------------------------------------------
 
@@ -205,8 +178,3 @@ class ActionRecords:
                      "proposal_id": r.proposal_id, "action_type": r.action_type, "status": r.state,
                      "executed_at": parse_ts(r.completed_at)} for r in conn.execute(query)]
 
-
-def _message(row: Any) -> OutboxMessage:
-    return OutboxMessage(message_id=row.id, tenant=row.tenant, idempotency_key=row.idempotency_key,
-                         proposal_id=row.proposal_id, channel=row.channel, recipient=row.recipient,
-                         subject=row.subject, body=row.body, created_at=parse_ts(row.created_at))

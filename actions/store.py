@@ -10,17 +10,22 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from actions.contracts import ActionResult, ReviewDecision, ReviewVerdict
-from actions.errors import NotAwaitingReviewError, ProposalNotFoundError
+from actions.errors import ArgumentsDigestMismatchError, NotAwaitingReviewError, ProposalNotFoundError
+from actions.postgres_dialect import READY_SEQUENCE_LOCK, lock_key, proposal_lock
 from actions.records import ActionRecords
-from actions.status import EXECUTABLE, UNDECIDED, ProposalStatus, StoredProposal
+from actions.status import EXECUTABLE, SUPERSEDABLE, ProposalStatus, StoredProposal, stored_digest
+from actions.store_outbox import OutboxRecords
+from actions.store_review import ReviewRecords, insert_proposal
 from actions.tables import (
     action_results,
-    metadata,
+    approvals,
+    ensure_schema,
     parse_ts,
+    policy_bindings,
     policy_decisions,
     proposals,
     review_decisions,
@@ -36,23 +41,24 @@ _POLICY_STATUS = {
 }
 
 
-class OperationalStore(ActionRecords):
-    """Proposals and everything decided about them, per tenant."""
+class OperationalStore(ActionRecords, ReviewRecords, OutboxRecords):
+    """Proposals and everything decided about them, per tenant (SQLite or PostgreSQL by ``url``)."""
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        metadata.create_all(self.engine)
+        ensure_schema(self.engine)
 
     # --- proposals -----------------------------------------------------------------------------
 
     def add_proposals(self, items: Sequence[Proposal], now: datetime | None = None) -> list[Proposal]:
         """Store proposals awaiting policy; returns only those not stored before (by id + version).
 
-        A newer version supersedes older versions that were not decided yet."""
+        A newer version supersedes older versions that have not started to run."""
         at = ts(now or datetime.now(UTC))
         added: list[Proposal] = []
         with self.engine.begin() as conn:
             for proposal in items:
+                lock_key(conn, proposal_lock(proposal.proposal_id))
                 known = conn.execute(select(proposals.c.version, proposals.c.tenant).where(
                     proposals.c.proposal_id == proposal.proposal_id)).all()
                 if any(row.tenant != proposal.tenant for row in known):
@@ -64,20 +70,19 @@ class OperationalStore(ActionRecords):
                 status = ProposalStatus.pending_policy
                 if newest > proposal.version:
                     status = ProposalStatus.superseded
-                conn.execute(update(proposals).where(
-                    proposals.c.proposal_id == proposal.proposal_id,
-                    proposals.c.version < proposal.version,
-                    proposals.c.status.in_([s.value for s in UNDECIDED]),
-                ).values(status=ProposalStatus.superseded.value, updated_at=at))
-                conn.execute(insert(proposals).values(
-                    proposal_id=proposal.proposal_id, version=proposal.version, tenant=proposal.tenant,
-                    account_id=proposal.account_id, action_type=proposal.action_type.value,
-                    risk_tier=proposal.risk_tier.value, confidence=proposal.confidence,
-                    status=status.value, arguments_digest=proposal.arguments_digest,
-                    body=proposal.model_dump_json(), created_at=ts(proposal.created_at),
-                    updated_at=at))
+                self._supersede_older(conn, proposal.proposal_id, proposal.version, at)
+                insert_proposal(conn, proposal, status, at)
                 added.append(proposal)
         return added
+
+    @staticmethod
+    def _supersede_older(conn: Connection, proposal_id: str, version: int, at: str) -> None:
+        claimed = exists().where(action_results.c.proposal_id == proposals.c.proposal_id,
+                                 action_results.c.proposal_version == proposals.c.version)
+        conn.execute(update(proposals).where(
+            proposals.c.proposal_id == proposal_id, proposals.c.version < version,
+            proposals.c.status.in_([s.value for s in SUPERSEDABLE]), ~claimed,
+        ).values(status=ProposalStatus.superseded.value, updated_at=at))
 
     def record_policy(self, decision: PolicyDecision) -> bool:
         """Apply the policy verdict; False when this proposal version already had one (a re-delivery).
@@ -85,6 +90,7 @@ class OperationalStore(ActionRecords):
         A decision that carries evaluation errors is treated as forbidden: fail closed."""
         at = ts(decision.decided_at)
         with self.engine.begin() as conn:
+            lock_key(conn, proposal_lock(decision.proposal_id))
             row = self._row(conn, decision.proposal_id, decision.proposal_version)
             if row is None or row.tenant != decision.tenant:
                 raise ProposalNotFoundError(
@@ -98,6 +104,9 @@ class OperationalStore(ActionRecords):
                 proposal_id=decision.proposal_id, proposal_version=decision.proposal_version,
                 tenant=decision.tenant, outcome=decision.outcome.value,
                 policy_version=decision.policy_version, body=decision.model_dump_json(), decided_at=at))
+            conn.execute(insert(policy_bindings).values(
+                proposal_id=decision.proposal_id, proposal_version=decision.proposal_version,
+                tenant=decision.tenant, arguments_digest=stored_digest(row.body)))
             if row.status != ProposalStatus.pending_policy:
                 return True
             outcome = PolicyOutcome.forbidden if decision.errors else decision.outcome
@@ -111,9 +120,11 @@ class OperationalStore(ActionRecords):
         return True
 
     def record_review(self, decision: ReviewDecision) -> None:
-        """Store a human decision; refused unless the proposal version is awaiting review right now."""
+        """Store a human decision; refused unless the proposal version is awaiting review right now and
+        the decision names the arguments it holds. An approval also stores its binding (see approvals)."""
         at = ts(decision.decided_at)
         with self.engine.begin() as conn:
+            lock_key(conn, proposal_lock(decision.proposal_id))
             row = self._row(conn, decision.proposal_id, decision.proposal_version)
             if row is None or row.tenant != decision.tenant:
                 raise ProposalNotFoundError(f"no proposal {decision.proposal_id} in tenant {decision.tenant}")
@@ -121,6 +132,10 @@ class OperationalStore(ActionRecords):
                 raise NotAwaitingReviewError(
                     f"proposal {decision.proposal_id} is {row.status}, not awaiting review; "
                     "nothing was changed", status=row.status)
+            if not decision.arguments_digest == row.arguments_digest == stored_digest(row.body):
+                raise ArgumentsDigestMismatchError(
+                    f"the decision on {decision.proposal_id} v{decision.proposal_version} names other "
+                    "arguments than the stored proposal holds: reload and review again")
             try:
                 with conn.begin_nested():
                     conn.execute(insert(review_decisions).values(
@@ -135,6 +150,13 @@ class OperationalStore(ActionRecords):
             values: dict[str, Any] = {"updated_at": at, "status": (
                 ProposalStatus.approved if approved else ProposalStatus.rejected).value}
             if approved:
+                if decision.expires_at is None:
+                    raise ValueError("an approval needs expires_at: approvals are bound to a validity")
+                conn.execute(insert(approvals).values(
+                    decision_id=decision.decision_id, proposal_id=decision.proposal_id,
+                    proposal_version=decision.proposal_version, tenant=decision.tenant,
+                    arguments_digest=decision.arguments_digest, record_version=decision.record_version,
+                    approved_at=at, expires_at=ts(decision.expires_at)))
                 values["ready_seq"] = self._next_ready_seq(conn)
             self._set(conn, decision.proposal_id, decision.proposal_version, values)
 
@@ -149,14 +171,14 @@ class OperationalStore(ActionRecords):
     def expire_overdue_proposals(self, now: datetime, ttl: timedelta) -> list[Proposal]:
         """Move every proposal that waited for review longer than ``ttl`` to expired; returns them."""
         cutoff = ts(now - ttl)
+        waiting = [ProposalStatus.needs_approval.value, ProposalStatus.info_requested.value]
         with self.engine.begin() as conn:
-            rows = conn.execute(select(proposals).where(
-                proposals.c.status == ProposalStatus.needs_approval.value,
-                proposals.c.awaiting_review_since < cutoff)).all()
-            for row in rows:
-                self._set(conn, row.proposal_id, row.version,
-                          {"status": ProposalStatus.expired.value, "updated_at": ts(now)})
-        return [Proposal.model_validate_json(row.body) for row in rows]
+            # The status condition is in the UPDATE itself: a decision committed meanwhile wins.
+            bodies = conn.execute(update(proposals).where(
+                proposals.c.status.in_(waiting), proposals.c.awaiting_review_since < cutoff,
+            ).values(status=ProposalStatus.expired.value, updated_at=ts(now))
+                .returning(proposals.c.body)).scalars().all()
+        return [Proposal.model_validate_json(body) for body in bodies]
 
     def expire_overdue(self, now: datetime, ttl: timedelta) -> int:
         return len(self.expire_overdue_proposals(now, ttl))
@@ -231,6 +253,7 @@ class OperationalStore(ActionRecords):
 
     @staticmethod
     def _next_ready_seq(conn: Connection) -> int:
+        lock_key(conn, READY_SEQUENCE_LOCK)
         return int(conn.execute(select(func.max(proposals.c.ready_seq))).scalar() or 0) + 1
 
     @staticmethod

@@ -126,13 +126,14 @@ class Loop:
     """The actions layer wired on one SQLite file, as the app wires it."""
 
     def __init__(self, tmp_path: Path, crm: FakeCrm | None = None,
-                 ttl: timedelta = timedelta(hours=72)) -> None:
+                 ttl: timedelta = timedelta(hours=72), validity: timedelta = timedelta(hours=24),
+                 store_url: str | None = None) -> None:
         url = sqlite_url(tmp_path / "state.sqlite")
         self.clock = FakeClock()
-        self.store = OperationalStore(url)
+        self.store = OperationalStore(store_url or url)
         self.ledger = Ledger(url)
         self.crm = crm or FakeCrm()
-        self.review = ProposalReviewService(self.store, self.ledger, self.clock, ttl)
+        self.review = ProposalReviewService(self.store, self.ledger, self.clock, ttl, validity)
         self.artifacts = tmp_path / "artifacts"
         self.executor = ActionExecutor(self.store, self.ledger, self.crm, self.artifacts, self.clock)
 
@@ -141,6 +142,11 @@ class Loop:
         self.store.record_policy(policy(proposal, outcome, at=self.clock()))
         return proposal
 
-    def approve(self, proposal: Proposal, reviewer: str = "rita") -> None:
+    def approve(self, proposal: Proposal, reviewer: str = "rita", record_version: int | None = None) -> None:
         self.review.decide(proposal.tenant, proposal.proposal_id, ReviewVerdict.approve, reviewer,
-                           "looks right", proposal.arguments_digest)
+                           "looks right", proposal.arguments_digest, record_version)
+
+    def classify(self, outcome: PolicyOutcome, errors: list[str] | None = None) -> None:
+        """Policy for every proposal awaiting it (as the policy stage records it)."""
+        for proposal in self.store.pending_policy():
+            self.store.record_policy(policy(proposal, outcome, errors, at=self.clock()))
