@@ -1,6 +1,7 @@
 """CRM webhook change events -> FieldChange records the CRM rules understand.
 
-Accepted shape (anything else raises UnsupportedEvent):
+Two shapes (anything else raises UnsupportedEvent): a HubSpot event (it has a ``subscriptionType``;
+perception/webhook_hubspot.py), or revloop's own record-change event:
 
     {"type": "crm.record.changed", "object": "opportunities" | "contacts" | "accounts",
      "record_id": str, "account_id": str, "changes": {field: {"before": x, "after": y}}}
@@ -10,10 +11,15 @@ Fields may use canonical names or the source's own (e.g. `CloseDate`); enum labe
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from perception.contracts import ChangeType, FieldChange
 from perception.mappings import MAPPINGS, ColumnSpec
+
+if TYPE_CHECKING:
+    from connectors.hubspot.connector import HubSpotFields
+    from perception.normalize import NormalizedSnapshot
 
 EVENT_TYPE = "crm.record.changed"
 EVENT_OBJECTS: tuple[str, ...] = ("opportunities", "contacts", "accounts")
@@ -41,9 +47,18 @@ def _canonical_value(spec: ColumnSpec | None, value: Any) -> Any:
     return "_".join(part for part in "".join(c if c.isalnum() else " " for c in lowered).split())
 
 
-def changes_from_webhook_event(tenant: str, event: dict[str, Any], source: str = "demo") -> list[FieldChange]:
+def changes_from_webhook_event(tenant: str, event: dict[str, Any], source: str = "demo",
+                               context: NormalizedSnapshot | None = None,
+                               hubspot_fields: HubSpotFields | None = None,
+                               stage_labels: Mapping[str, str] | None = None) -> list[FieldChange]:
+    """The field changes one webhook event carries. ``context`` (the tenant's latest normalized
+    snapshot) supplies what a HubSpot event lacks: the value before and the record's account."""
     if not isinstance(event, dict):
         raise UnsupportedEvent(f"a webhook event must be a JSON object, got {type(event).__name__}")
+    if "subscriptionType" in event:
+        from perception.webhook_hubspot import changes_from_hubspot_event  # it imports UnsupportedEvent
+
+        return changes_from_hubspot_event(tenant, event, context, hubspot_fields, stage_labels)
     if event.get("type") != EVENT_TYPE:
         raise UnsupportedEvent(
             f"unsupported event type {event.get('type')!r}; only {EVENT_TYPE!r} is handled")
