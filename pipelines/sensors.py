@@ -1,30 +1,59 @@
 """Sensors: webhook inbox -> ingestion runs; new decisions -> executor runs. Both keep a cursor and
 key their runs so a retried tick never launches the same work twice."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import dagster as dg
 
 from pipelines.jobs import execute_actions, webhook_ingest
 from pipelines.resources import OperationalDbResource
 
+WEBHOOK_TENANT_TAG = "revloop/tenant"
+WEBHOOK_THROUGH_TAG = "revloop/inbox_through_id"
+WEBHOOK_EVENTS_TAG = "revloop/inbox_events"
+MAX_EVENTS_PER_TICK = 5000
+
+
+@dataclass(frozen=True)
+class WebhookRunScope:
+    """What a sensor-launched webhook run works on: one tenant's pending events up to an inbox id."""
+
+    tenant: str
+    through_id: int
+
+
+def webhook_run_scope(tags: Mapping[str, str]) -> WebhookRunScope | None:
+    """The scope in a run's tags, or None for a run not launched by the webhook sensor (manual runs
+    then work on every tenant's pending events)."""
+    tenant, through = tags.get(WEBHOOK_TENANT_TAG), tags.get(WEBHOOK_THROUGH_TAG)
+    if not tenant or not through:
+        return None
+    if not through.isdigit():
+        raise ValueError(f"run tag {WEBHOOK_THROUGH_TAG}={through!r} is not an inbox id")
+    return WebhookRunScope(tenant, int(through))
+
 
 @dg.sensor(job=webhook_ingest, minimum_interval_seconds=5,
            default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Launches webhook ingestion when verified events land in the durable inbox.")
+           description="Launches one webhook ingestion run per tenant with new events in the durable "
+                       "inbox, keyed by the tenant and inbox id range so a retried tick launches nothing "
+                       "twice.")
 def webhook_inbox_sensor(context: dg.SensorEvaluationContext,
                          db: OperationalDbResource) -> dg.SensorResult | dg.SkipReason:
     cursor = int(context.cursor or 0)
-    events = db.inbox().pending_after(cursor)
-    if not events:
+    found = db.inbox().pending_tenants_after(cursor, limit=MAX_EVENTS_PER_TICK)
+    if not found:
         return dg.SkipReason(f"no inbox events after id {cursor}")
-    newest = max(event.id for event in events)
-    tenants = sorted({event.tenant for event in events})
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"inbox-{newest}",
-                                    tags={"revloop/tenants": ",".join(tenants),
-                                          "revloop/inbox_events": str(len(events))})],
-        cursor=str(newest),
-    )
+    ranges: dict[str, list[int]] = {}
+    for event_id, tenant in found:
+        ranges.setdefault(tenant, []).append(event_id)
+    requests = [
+        dg.RunRequest(run_key=f"inbox:{tenant}:{ids[0]}-{ids[-1]}",
+                      tags={WEBHOOK_TENANT_TAG: tenant, WEBHOOK_THROUGH_TAG: str(ids[-1]),
+                            WEBHOOK_EVENTS_TAG: str(len(ids))})
+        for tenant, ids in sorted(ranges.items())]
+    return dg.SensorResult(run_requests=requests, cursor=str(found[-1][0]))
 
 
 @dg.sensor(job=execute_actions, minimum_interval_seconds=5,

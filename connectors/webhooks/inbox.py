@@ -111,11 +111,15 @@ class WebhookInbox:
 
     # -- reading by cursor (the Dagster sensor and the webhook stage) -----------------------------
 
-    def pending(self, limit: int = 500, tenant: str | None = None) -> list[InboxEvent]:
-        """The oldest pending events first, optionally of one tenant."""
+    def pending(self, limit: int = 500, tenant: str | None = None,
+                through_id: int | None = None) -> list[InboxEvent]:
+        """The oldest pending events first, optionally of one tenant and up to an event id (a
+        sensor-launched run works on what its sensor saw, and on older events still pending)."""
         query = select(webhook_inbox).where(c.status == "pending")
         if tenant is not None:
             query = query.where(c.tenant == tenant)
+        if through_id is not None:
+            query = query.where(c.id <= through_id)
         return self._events(query.order_by(c.id).limit(limit))
 
     def max_id(self) -> int:
@@ -126,6 +130,13 @@ class WebhookInbox:
         """Pending events with id > cursor_id in id order (a sensor's cursor is the last id seen)."""
         query = select(webhook_inbox).where(c.status == "pending", c.id > cursor_id).order_by(c.id)
         return self._events(query if limit is None else query.limit(limit))
+
+    def pending_tenants_after(self, cursor_id: int, limit: int = 5000) -> list[tuple[int, str]]:
+        """(id, tenant) of pending events with id > cursor_id in id order, without their bodies: what
+        a sensor needs to decide which runs to launch."""
+        query = select(c.id, c.tenant).where(c.status == "pending", c.id > cursor_id).order_by(c.id)
+        with self._reader() as conn:
+            return [(int(id_), tenant) for id_, tenant in conn.execute(query.limit(limit))]
 
     def get(self, id: int) -> InboxEvent | None:
         events = self._events(select(webhook_inbox).where(c.id == id))
