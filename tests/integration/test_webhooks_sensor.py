@@ -27,7 +27,8 @@ TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def store(inbox: WebhookInbox, *deliveries: tuple[str, str]) -> None:
-    inbox.store_many([NewDelivery(tenant, "demo", delivery_id, AT, b"{}") for tenant, delivery_id in deliveries])
+    inbox.store_many([NewDelivery(tenant, "demo", delivery_id, AT, b"{}")
+                      for tenant, delivery_id in deliveries])
 
 
 def tick(url: str, cursor: str | None) -> dg.SensorResult | dg.SkipReason:
