@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+
+
+class CrmConflictError(RuntimeError):
+    """The record changed since the reviewer saw it (its version moved): nothing was written."""
 
 
 class CrmWriteOutcome(Protocol):
@@ -31,3 +35,10 @@ class CrmWriter(Protocol):
 
     def update_field(self, tenant: str, object: str, record_id: str, field: str, value: Any,
                      idempotency_key: str, expected_version: int | None = None) -> CrmWriteOutcome: ...
+
+
+@runtime_checkable
+class CrmTaskCloser(Protocol):
+    """Writers that can undo a created task (compensation) by closing it."""
+
+    def close_task(self, tenant: str, task_id: str, idempotency_key: str) -> CrmWriteOutcome: ...
