@@ -1,4 +1,4 @@
-"""Parsers for verified webhook bodies and the W3C ``traceparent`` header.
+"""Parsers for verified webhook bodies.
 
 Each parser either returns a value or raises :class:`InvalidPayloadError`; nothing else escapes, which
 the hypothesis tests check on arbitrary bytes."""
@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
-import re
 from dataclasses import dataclass
 from typing import Any
 
 MAX_DELIVERY_ID_CHARS = 256
 MAX_HUBSPOT_EVENTS = 1000
 
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?", re.ASCII)
 
 
 class InvalidPayloadError(ValueError):
@@ -80,17 +77,3 @@ def hubspot_events(body: bytes) -> list[HubSpotEvent]:
 def _canonical(value: Any) -> bytes:
     # ASCII escapes: JSON may carry a lone surrogate, which has no UTF-8 encoding.
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("ascii")
-
-
-def trace_id_from(traceparent: str | None) -> str:
-    """The trace id of a valid W3C ``traceparent`` header, else a freshly generated one."""
-    if traceparent is not None:
-        match = _TRACEPARENT.fullmatch(traceparent.strip())
-        if match is not None:
-            version, trace_id, parent_id, _flags, rest = match.groups()
-            valid = (version != "ff" and trace_id != "0" * 32 and parent_id != "0" * 16
-                     and not (version == "00" and rest))
-            if valid:
-                return trace_id
-    # Not a secret, just unique: random.getrandbits avoids a getrandom syscall per request.
-    return f"{random.getrandbits(128) | 1:032x}"

@@ -29,12 +29,12 @@ from connectors.webhooks.payloads import (
     InvalidPayloadError,
     hubspot_events,
     require_json_object,
-    trace_id_from,
     usable_delivery_id,
 )
 from connectors.webhooks.port import InboxOverloadedError, InboxStorageError, NewDelivery, WebhookInboxPort
 from connectors.webhooks.route_docs import OPENAPI_EXTRA, RESPONSES
 from connectors.webhooks.secrets import WebhookSecretStore
+from connectors.webhooks.tracing import WebhookTracer, trace_id_of
 from connectors.webhooks.verify import SECRET_PREFIX, WebhookVerificationError, verify
 
 log = logging.getLogger(__name__)
@@ -78,11 +78,14 @@ def request_uri(request: Request, public_base_url: str | None) -> str:
 def build_webhook_router(inbox: WebhookInboxPort, secrets: WebhookSecretStore, known_sources: set[str],
                          max_body_bytes: int = 256_000, clock: Callable[[], float] | None = None,
                          limits: IngressLimits | None = None, public_base_url: str | None = None,
-                         committer: GroupCommitter | None = None) -> APIRouter:
+                         committer: GroupCommitter | None = None,
+                         tracer: WebhookTracer | None = None) -> APIRouter:
     """The webhook ingress router. ``limits`` (when given) replaces ``max_body_bytes``; ``clock``
     (Unix seconds) is for tests of the timestamp window; ``public_base_url`` is the scheme and host
     HubSpot is configured to call when a proxy sits in front; ``committer`` defaults to a group
-    committer over ``inbox.store_many``, closed when the app shuts down."""
+    committer over ``inbox.store_many``, closed when the app shuts down; ``tracer`` (OpenTelemetry)
+    starts each request's server span, a child of the sender's ``traceparent`` when valid."""
+    tracing = tracer or WebhookTracer()
     now = clock or time.time
     limits = limits or IngressLimits(max_body_bytes=max_body_bytes)
     writer = committer or GroupCommitter(inbox.store_many)
@@ -104,6 +107,12 @@ def build_webhook_router(inbox: WebhookInboxPort, secrets: WebhookSecretStore, k
         source: str = Path(description="Webhook source.", json_schema_extra={"enum": sorted(known_sources)}),
         tenant: str = Query(description="Tenant the delivery belongs to; bound by its secret."),
     ) -> JSONResponse:
+        with tracing.request_span(request.headers, source, tenant) as span:
+            answer = await receive(request, source, tenant, trace_id_of(span))
+            span.set_attribute("http.response.status_code", answer.status_code)
+            return answer
+
+    async def receive(request: Request, source: str, tenant: str, trace_id: str) -> JSONResponse:
         try:
             body = await _read_bounded(request, limits.max_body_bytes)
         except ClientDisconnect:
@@ -131,7 +140,6 @@ def build_webhook_router(inbox: WebhookInboxPort, secrets: WebhookSecretStore, k
         except WebhookVerificationError as exc:
             log.info("webhook rejected: tenant=%r source=%r code=%s", tenant, source, exc.code)
             return _error(401, exc.code, exc.message)
-        trace_id = trace_id_from(request.headers.get("traceparent"))
         at = datetime.fromtimestamp(received, UTC)
         try:
             if hubspot:

@@ -15,8 +15,8 @@ from connectors.webhooks.payloads import (
     InvalidPayloadError,
     hubspot_events,
     require_json_object,
-    trace_id_from,
 )
+from connectors.webhooks.tracing import WebhookTracer, trace_id_of
 from connectors.webhooks.verify import WebhookVerificationError, signed_headers, verify
 
 NOW = 1_700_000_000
@@ -129,4 +129,6 @@ def test_hubspot_delivery_ids_are_stable_across_retries_and_distinct_for_distinc
 
 @given(header=st.text(max_size=120))
 def test_any_traceparent_yields_a_valid_trace_id(header: str) -> None:
-    assert re.fullmatch(r"[0-9a-f]{32}", trace_id_from(header))
+    with WebhookTracer().request_span({"traceparent": header}, "demo", "acme") as span:
+        trace_id = trace_id_of(span)
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id) and int(trace_id, 16) != 0

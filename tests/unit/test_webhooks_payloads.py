@@ -1,4 +1,4 @@
-"""Payload parsers: HubSpot batches dedupe across retries; traceparent is honoured only when valid."""
+"""Payload parsers: HubSpot batches dedupe across retries; bodies must be JSON objects."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from connectors.webhooks.payloads import (
     InvalidPayloadError,
     hubspot_events,
     require_json_object,
-    trace_id_from,
 )
 
 EVENT = {"eventId": 100, "subscriptionId": 7, "portalId": 62515, "occurredAt": 1564113600000,
@@ -54,23 +53,3 @@ def test_require_json_object() -> None:
     for body in (b"[1]", b"1", b'"x"', b"{", b'{"a": Infinity}'):
         with pytest.raises(InvalidPayloadError):
             require_json_object(body)
-
-
-def test_a_valid_traceparent_gives_its_trace_id() -> None:
-    header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    assert trace_id_from(header) == "4bf92f3577b34da6a3ce929d0e0e4736"
-    assert trace_id_from("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra") == \
-        "4bf92f3577b34da6a3ce929d0e0e4736"  # later versions may append fields
-
-
-@pytest.mark.parametrize("header", [None, "", "garbage",
-                                    "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                                    "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-                                    "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-                                    "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-                                    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"])
-def test_an_absent_or_invalid_traceparent_gets_a_fresh_trace_id(header: str | None) -> None:
-    trace_id = trace_id_from(header)
-    assert len(trace_id) == 32 and int(trace_id, 16) != 0
-    assert trace_id != "4bf92f3577b34da6a3ce929d0e0e4736"
-    assert trace_id_from(header) != trace_id
