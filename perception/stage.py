@@ -62,12 +62,13 @@ class NormalizeReport:
 
 
 def pull_new_snapshots(connector: DayPullConnector, raw_store: LocalObjectStore, ledger: Ledger,
-                       tenant: str) -> list[PullReport]:
-    """Pull every exported day not yet in the raw store (a missed run catches up, in order)."""
+                       tenant: str, day: date | None = None) -> list[PullReport]:
+    """Pull every exported day not yet in the raw store (a missed run catches up, in order), or only
+    ``day`` (one tenant-day partition). Raw snapshots are immutable: a day already stored is skipped."""
     stored = set(raw_store.list_snapshots(tenant, connector.source))
     reports = []
-    for day in connector.export_days(tenant):
-        snapshot = connector.pull(tenant, day)
+    for export_day in [d for d in connector.export_days(tenant) if day is None or d == day]:
+        snapshot = connector.pull(tenant, export_day)
         if snapshot.pulled_at in stored:
             continue
         uris = raw_store.write_snapshot(snapshot)
@@ -79,12 +80,14 @@ def pull_new_snapshots(connector: DayPullConnector, raw_store: LocalObjectStore,
 
 
 def normalize_new_snapshots(raw_store: LocalObjectStore, normalized_store: NormalizedSnapshotStore,
-                            ledger: Ledger, tenant: str, source: str) -> list[NormalizeReport]:
-    """Normalize each raw snapshot that has no normalized counterpart yet; quarantine bad rows."""
+                            ledger: Ledger, tenant: str, source: str,
+                            day: date | None = None) -> list[NormalizeReport]:
+    """Normalize each raw snapshot (of ``day`` only, when given) that has no normalized counterpart
+    yet; quarantine bad rows."""
     done = set(normalized_store.list(tenant))
     reports = []
     for pulled_at in raw_store.list_snapshots(tenant, source):
-        if pulled_at in done:
+        if pulled_at in done or (day is not None and pulled_at.date() != day):
             continue
         ns = normalize(raw_store.read_snapshot(tenant, source, pulled_at))
         normalized_store.write(ns)

@@ -6,8 +6,9 @@ import dagster as dg
 
 from pipelines.assets import actions, decisioning, ledger, perception, world_model
 from pipelines.checks import canonical_tables_meet_expectations
-from pipelines.jobs import LOOP_JOB, execute_actions, revloop_loop, webhook_ingest
+from pipelines.jobs import demo_world_advance, execute_actions, revloop_loop, webhook_ingest
 from pipelines.resources import resources_for
+from pipelines.schedules import demo_world_schedule, new_exports_sensor
 from pipelines.sensors import decided_actions_sensor, webhook_inbox_sensor
 from revloop.settings import Settings, load_settings
 
@@ -15,19 +16,12 @@ ASSET_MODULES = (perception, world_model, decisioning, actions, ledger)
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    loop_schedule = dg.ScheduleDefinition(
-        name="demo_world_daily",
-        job=revloop_loop,
-        cron_schedule=settings.schedule_cron,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"Advance the demo world one day and run {LOOP_JOB}.",
-    )
     return dg.Definitions(
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=[canonical_tables_meet_expectations, ledger.ledger_chain_verifies],
-        jobs=[revloop_loop, webhook_ingest, execute_actions],
-        schedules=[loop_schedule],
-        sensors=[webhook_inbox_sensor, decided_actions_sensor],
+        jobs=[demo_world_advance, revloop_loop, webhook_ingest, execute_actions],
+        schedules=[demo_world_schedule(settings.schedule_cron)],
+        sensors=[new_exports_sensor, webhook_inbox_sensor, decided_actions_sensor],
         resources=resources_for(settings),
         # Steps share one process: each run loads the engines and the embedding model once.
         executor=dg.in_process_executor,

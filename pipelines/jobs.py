@@ -5,18 +5,26 @@ from __future__ import annotations
 import dagster as dg
 
 LOOP_JOB = "revloop_loop"
+DEMO_JOB = "demo_world_advance"
 WEBHOOK_JOB = "webhook_ingest"
 EXECUTE_JOB = "execute_actions"
 
 _REPORTING = ["ledger_heads", "iceberg_tables", "outcome_report"]
 
+demo_world_advance = dg.define_asset_job(
+    DEMO_JOB,
+    selection=dg.AssetSelection.assets("demo_world_day"),
+    description="Advance the demo world by simulated days: new CRM and telemetry exports per tenant "
+                "(new_exports_sensor then launches one revloop_loop run per tenant and day).",
+)
+
 revloop_loop = dg.define_asset_job(
     LOOP_JOB,
     selection=dg.AssetSelection.assets(
-        "demo_world_day", "raw_snapshots", "normalized_snapshots", "signals", "situation_graph",
+        "raw_snapshots", "normalized_snapshots", "signals", "situation_graph",
         "semantic_memory", "proposals", "policy_decisions", "review_queue", *_REPORTING),
-    description="Advance the demo world, pull and normalize snapshots, raise signals, update the "
-                "world model, propose, classify by policy and queue for review.",
+    description="One tenant's day (a tenant|day partition): pull and normalize its snapshot, raise "
+                "signals, update the world model, propose, classify by policy and queue for review.",
 )
 
 webhook_ingest = dg.define_asset_job(

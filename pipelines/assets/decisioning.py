@@ -6,6 +6,7 @@ from collections import Counter
 import dagster as dg
 
 from pipelines.assets.world_model import semantic_memory, situation_graph
+from pipelines.partitions import run_tenants
 from pipelines.resources import (
     DemoWorldResource,
     OperationalDbResource,
@@ -27,7 +28,7 @@ def proposals(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
 
     agent = PlaybookAgent()
     created, abstained = [], []
-    for tenant in demo_world.tenants:
+    for tenant in run_tenants(context, demo_world.tenants):
         outcome = propose_for_new_signals(agent, graph.graph(), memory.memory(), db.signals(),
                                           db.ledger(), tenant)
         created.extend(db.proposals().add_proposals(outcome.proposals))

@@ -1,10 +1,17 @@
-"""Perception assets: the demo world's day, raw snapshots, normalized tables, signals."""
+"""Perception assets: the demo world's day, raw snapshots, normalized tables, signals.
+
+Raw and normalized snapshots are partitioned by tenant × day (pipelines/partitions.py): a run pulls and
+normalizes one tenant's day, and a backfill over a range re-runs exactly those partitions (raw
+snapshots are immutable, so re-pulling a stored day is a no-op; a snapshot held by the quality gate
+can be re-checked after a fix). Signals are a continuous asset over the snapshots that passed the gate:
+each run diffs the tenant's next good snapshot against its last good one."""
 
 
 from collections import Counter
 
 import dagster as dg
 
+from pipelines.partitions import partition_of, run_tenants, tenant_day_partitions
 from pipelines.resources import DemoWorldResource, LakeResource, OperationalDbResource
 
 
@@ -32,23 +39,28 @@ def demo_world_day(context: dg.AssetExecutionContext, config: DemoWorldConfig,
     })
 
 
-@dg.asset(group_name="perception", deps=[demo_world_day], kinds={"parquet"})
+@dg.asset(group_name="perception", deps=[demo_world_day], kinds={"parquet"},
+          partitions_def=tenant_day_partitions)
 def raw_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
                   lake: LakeResource, db: OperationalDbResource) -> dg.MaterializeResult:
-    """Immutable raw snapshots pulled from each tenant's sources (every export not pulled yet),
-    addressed by (tenant, source, object, pulled_at) in the local lake."""
+    """Immutable raw snapshots pulled from the tenant's sources for the partition's day, addressed by
+    (tenant, source, object, pulled_at) in the local lake. A day already stored is not pulled again."""
     from perception.stage import pull_new_snapshots
 
-    reports = []
-    for tenant in demo_world.tenants:
-        reports.extend(pull_new_snapshots(demo_world.connector(), lake.raw(), db.ledger(), tenant))
+    tenant, day = partition_of(context)
+    connector = demo_world.connector()
+    reports = pull_new_snapshots(connector, lake.raw(), db.ledger(), tenant, day=day)
+    stored = [at for at in lake.raw().list_snapshots(tenant, connector.source) if at.date() == day]
+    if not reports:
+        context.log.info(f"{tenant} {day}: " + ("already stored" if stored else "no export for this day"))
     rows: Counter[str] = Counter()
     for report in reports:
         rows.update(report.row_counts)
-    if not reports:
-        context.log.info("no new exports to pull")
     return dg.MaterializeResult(metadata={
+        "tenant": tenant,
+        "day": day.isoformat(),
         "snapshots_pulled": len(reports),
+        "snapshots_stored_for_day": len(stored),
         "rows_by_object": dg.MetadataValue.json(dict(rows)),
         "snapshots": dg.MetadataValue.md(
             "\n".join(f"- `{r.tenant}` {r.pulled_at.isoformat()}: {r.uris[0] if r.uris else ''}"
@@ -56,21 +68,21 @@ def raw_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResour
     })
 
 
-@dg.asset(group_name="perception", deps=[raw_snapshots], kinds={"polars", "parquet"})
+@dg.asset(group_name="perception", deps=[raw_snapshots], kinds={"polars", "parquet"},
+          partitions_def=tenant_day_partitions)
 def normalized_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
                          lake: LakeResource, db: OperationalDbResource) -> dg.MaterializeResult:
-    """Raw snapshots normalized with polars to the canonical schemas (perception/README.md).
-    Malformed records are quarantined with a reason, never dropped silently. Each new snapshot then
-    goes through the quality gate (great-expectations suites per canonical table); a snapshot that
-    fails is held back from signals, for its tenant only."""
+    """The partition's raw snapshots normalized with polars to the canonical schemas
+    (perception/README.md). Malformed records are quarantined with a reason, never dropped silently.
+    Each new snapshot then goes through the quality gate (great-expectations suites per canonical
+    table); a snapshot that fails is held back from signals, for its tenant only."""
     from perception.quality_gate import check_new_snapshots
     from perception.stage import normalize_new_snapshots
 
-    reports = []
-    for tenant in demo_world.tenants:
-        reports.extend(normalize_new_snapshots(lake.raw(), lake.normalized(), db.ledger(), tenant,
-                                               source=demo_world.connector().source))
-    gate = check_new_snapshots(lake.normalized(), db.quality_gate(), demo_world.tenants)
+    tenant, day = partition_of(context)
+    reports = normalize_new_snapshots(lake.raw(), lake.normalized(), db.ledger(), tenant,
+                                      source=demo_world.connector().source, day=day)
+    gate = check_new_snapshots(lake.normalized(), db.quality_gate(), [tenant])
     for verdict in gate.held:
         context.log.warning(f"holding back tenant {verdict.tenant} snapshot "
                             f"{verdict.pulled_at.isoformat()} from signals: {verdict.reason()}")
@@ -80,6 +92,8 @@ def normalized_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorl
         rows.update(report.row_counts)
         reasons.update(report.quarantine_reasons)
     return dg.MaterializeResult(metadata={
+        "tenant": tenant,
+        "day": day.isoformat(),
         "snapshots_normalized": len(reports),
         "rows_by_table": dg.MetadataValue.json(dict(rows)),
         "quarantined_rows": sum(reasons.values()),
@@ -110,7 +124,7 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
 
     new = []
     if config.from_snapshots:
-        for tenant in demo_world.tenants:
+        for tenant in run_tenants(context, demo_world.tenants):
             new.extend(sense_snapshot_signals(lake.normalized(), db.signals(), db.sense_cursor(),
                                               db.ledger(), tenant, gate=db.quality_gate()))
     dead = 0

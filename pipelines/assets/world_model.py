@@ -4,6 +4,7 @@
 import dagster as dg
 
 from pipelines.assets.perception import normalized_snapshots, signals
+from pipelines.partitions import run_tenants
 from pipelines.resources import (
     DemoWorldResource,
     LakeResource,
@@ -24,7 +25,7 @@ def situation_graph(context: dg.AssetExecutionContext, demo_world: DemoWorldReso
     metadata: dict[str, object] = {}
     totals = {"vertices_upserted": 0, "edges_upserted": 0, "vertices_removed": 0,
               "edges_removed": 0, "signals_recorded": 0}
-    for tenant in demo_world.tenants:
+    for tenant in run_tenants(context, demo_world.tenants):
         report = update_situation_graph(graph.graph(), lake.normalized(), db.signals(), db.ledger(),
                                         tenant)
         for key in totals:
@@ -40,10 +41,11 @@ def semantic_memory(context: dg.AssetExecutionContext, demo_world: DemoWorldReso
     embedded vector store, one namespace per tenant, for recall with citations."""
     from world_model.stage import remember_new_signals
 
+    tenants = run_tenants(context, demo_world.tenants)
     remembered = {tenant: remember_new_signals(memory.memory(), db.signals(), db.ledger(), tenant)
-                  for tenant in demo_world.tenants}
+                  for tenant in tenants}
     return dg.MaterializeResult(metadata={
         "documents_upserted": sum(remembered.values()),
         "documents_by_tenant": dg.MetadataValue.json(
-            {t: memory.memory().count(t) for t in demo_world.tenants}),
+            {t: memory.memory().count(t) for t in tenants}),
     })

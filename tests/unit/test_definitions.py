@@ -5,15 +5,18 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.definitions import build_definitions
-from pipelines.jobs import EXECUTE_JOB, LOOP_JOB, WEBHOOK_JOB
+from pipelines.jobs import DEMO_JOB, EXECUTE_JOB, LOOP_JOB, WEBHOOK_JOB
+from pipelines.partitions import tenant_day_partitions
 from revloop.settings import load_settings
 
 
 def test_definitions_resolve_every_job_schedule_and_sensor(tmp_path: Path) -> None:
     defs = build_definitions(load_settings(data_dir=tmp_path))
-    for name in (LOOP_JOB, WEBHOOK_JOB, EXECUTE_JOB):
+    for name in (DEMO_JOB, LOOP_JOB, WEBHOOK_JOB, EXECUTE_JOB):
         assert defs.resolve_job_def(name) is not None
-    assert defs.resolve_schedule_def("demo_world_daily").job_name == LOOP_JOB
+    assert defs.resolve_schedule_def("demo_world_daily").job_name == DEMO_JOB
+    assert defs.resolve_sensor_def("new_exports_sensor").job_name == LOOP_JOB
+    assert defs.resolve_job_def(LOOP_JOB).partitions_def == tenant_day_partitions
     for name in ("webhook_inbox_sensor", "decided_actions_sensor"):
         assert defs.resolve_sensor_def(name) is not None
     keys = {key.to_user_string() for key in defs.resolve_all_asset_keys()}
