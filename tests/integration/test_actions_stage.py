@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cedarpy
+import pytest
+
 from actions.stage import classify_pending_proposals
 from actions.status import ProposalStatus
-from decisioning.contracts import PolicyOutcome, Proposal
-from decisioning.policy import PolicyEvaluation
+from decisioning.contracts import ActionType, PolicyOutcome, Proposal, RiskTier
+from decisioning.policy import CedarPolicyEngine, PolicyEvaluation
 from decisioning.policy_context import ControlState
 from tests.integration.test_actions_support import T0, Loop, make_proposal, policy
 
@@ -67,3 +71,29 @@ def test_export_rows_have_keys_and_aware_timestamps(tmp_path: Path) -> None:
     assert {a["proposal_id"] for a in actions} == {auto.proposal_id, review.proposal_id}
     assert all(isinstance(a["executed_at"], datetime) and a["executed_at"].tzinfo == UTC for a in actions)
     assert {a["status"] for a in actions} == {"succeeded"}
+
+
+@pytest.mark.parametrize("failure", ["crash", "timeout"])
+def test_a_crashing_or_hanging_engine_executes_nothing_and_ledgers_each_denial_as_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str) -> None:
+    loop = Loop(tmp_path)
+    notify = make_proposal("n", action_type=ActionType.notify_owner, arguments={
+        "channel": "owner", "recipient": "ana@acme.test", "subject": "Heads up", "message": "Slipped."})
+    loop.store.add_proposals([make_proposal("a"), notify.model_copy(update={"risk_tier": RiskTier.L0})])
+    engine = CedarPolicyEngine(timeout_s=0.05)
+    assert engine.evaluate(loop.store.pending_policy()[1]).decision.outcome is PolicyOutcome.automatic
+
+    def broken(*args: object, **kwargs: object) -> object:
+        if failure == "timeout":
+            time.sleep(1)
+        raise RuntimeError("engine process died")
+
+    monkeypatch.setattr(cedarpy, "is_authorized_batch", broken)
+    decisions = classify_pending_proposals(loop.store, engine, loop.ledger)
+
+    assert {d.outcome for d in decisions} == {PolicyOutcome.forbidden}
+    entries = loop.ledger.entries("acme", kind="policy.decided")
+    assert len(entries) == 2 and all(e.payload["error"] is True for e in entries)
+    needle = "deadline" if failure == "timeout" else "engine process died"
+    assert all(needle in e.payload["errors"][0] for e in entries)
+    assert loop.executor.execute_ready() == []
