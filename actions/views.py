@@ -1,19 +1,24 @@
-"""What the review pages and the JSON API show about a proposal: summary, evidence, field preview."""
+"""What the review pages and the JSON API show about a proposal: summary, evidence, JSON shapes."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from actions.status import ProposalStatus, StoredProposal
-from decisioning.contracts import ActionType, Proposal
+from decisioning.contracts import Proposal
 from perception.contracts import Signal
+
+if TYPE_CHECKING:
+    from actions.views_crm import CrmChange
 
 SignalLookup = Callable[[str], Signal | None]
 RecordLookup = Callable[[str, str, str], dict[str, Any] | None]  # tenant, object, record id
 
+_MEMORY_DETAIL = re.compile(r"^(?P<source>[^,]+), score (?P<score>-?[\d.]+): (?P<snippet>.*)$", re.S)
 STATUS_ALIASES = {"pending": ProposalStatus.needs_approval.value, "all": None}
 
 
@@ -40,16 +45,20 @@ class EvidenceItem:
     detail: str | None
     signal: Signal | None  # None for graph paths and memory hits, or a signal that is not available
 
+    @property
+    def path_steps(self) -> list[str]:
+        """A graph path's alternating vertices and edges (``Account:a1 -> WORKS_AT -> Contact:c3``)."""
+        return self.ref.split(" -> ") if self.kind == "graph_path" else []
 
-@dataclass(frozen=True)
-class FieldPreview:
-    object: str
-    record_id: str
-    field: str
-    current: Any
-    proposed: Any
-    record_version: int | None
-    record_found: bool
+    @property
+    def memory(self) -> dict[str, str] | None:
+        """A memory hit's source, score and snippet, as decisioning.evidence writes them."""
+        if self.kind != "memory_hit" or not self.detail:
+            return None
+        match = _MEMORY_DETAIL.match(self.detail)
+        if match is None:
+            return {"source": "", "score": "", "snippet": self.detail}
+        return match.groupdict()
 
 
 def age(since: datetime, now: datetime) -> str:
@@ -76,19 +85,6 @@ def evidence_items(proposal: Proposal, lookup: SignalLookup) -> list[EvidenceIte
     return items
 
 
-def field_preview(proposal: Proposal, lookup: RecordLookup | None) -> FieldPreview | None:
-    if proposal.action_type is not ActionType.crm_update_field:
-        return None
-    args = proposal.arguments
-    obj, record_id, field = str(args.get("object")), str(args.get("record_id")), str(args.get("field"))
-    record = lookup(proposal.tenant, obj, record_id) if lookup is not None else None
-    version = record.get("version") if record else None
-    return FieldPreview(obj, record_id, field, current=(record or {}).get(field),
-                        proposed=args.get("value"),
-                        record_version=version if isinstance(version, int) else None,
-                        record_found=record is not None)
-
-
 def summary_json(stored: StoredProposal, now: datetime, ttl: timedelta) -> dict[str, Any]:
     p = stored.proposal
     expiry = expires_at(stored, ttl)
@@ -103,7 +99,7 @@ def summary_json(stored: StoredProposal, now: datetime, ttl: timedelta) -> dict[
 
 
 def detail_json(stored: StoredProposal, now: datetime, ttl: timedelta, evidence: list[EvidenceItem],
-                preview: FieldPreview | None) -> dict[str, Any]:
+                changes: list[CrmChange]) -> dict[str, Any]:
     return {
         **summary_json(stored, now, ttl),
         "proposal": stored.proposal.model_dump(mode="json"),
@@ -113,8 +109,7 @@ def detail_json(stored: StoredProposal, now: datetime, ttl: timedelta, evidence:
         "evidence": [{"kind": e.kind, "ref": e.ref, "detail": e.detail,
                       "signal": e.signal.model_dump(mode="json") if e.signal else None}
                      for e in evidence],
-        "field_preview": None if preview is None else {
-            "object": preview.object, "record_id": preview.record_id, "field": preview.field,
-            "current": preview.current, "proposed": preview.proposed,
-            "record_version": preview.record_version, "record_found": preview.record_found},
+        "crm_changes": [{"object": c.object, "record_id": c.record_id, "field": c.field,
+                         "current": c.current, "proposed": c.proposed, "record_version": c.record_version,
+                         "record_found": c.record_found, "creates": c.creates} for c in changes],
     }

@@ -7,33 +7,26 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from actions.auth import Reviewer
-from actions.contracts import ReviewVerdict
-from actions.errors import ActionsError
-from actions.views import (
-    UnknownStatusError,
-    detail_json,
-    evidence_items,
-    field_preview,
-    status_filter,
-    summary_json,
+from actions.errors import ActionsError, InvalidArgumentsError
+from actions.views import UnknownStatusError, detail_json, evidence_items, status_filter, summary_json
+from actions.views_crm import crm_changes
+from actions.views_inbox import UnknownFilterError, inbox_rows, parse_older_than, parse_sla
+from actions.web_api_schema import (
+    API_ERRORS,
+    DECISION_BODY,
+    EDIT_BODY,
+    INFO_BODY,
+    DecisionRequest,
+    EditRequest,
+    InfoRequestBody,
 )
-from actions.web_context import ReviewWeb
+from actions.web_context import NO_ROLE, ReviewWeb
+from actions.web_detail import refuse_decision, refuse_role
 
 CSRF_HEADER = "x-csrf-token"
-
-
-class DecisionRequest(BaseModel):
-    """What a reviewer sends. Any ``reviewer`` field is ignored: identity comes from authentication."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    verdict: ReviewVerdict
-    rationale: str
-    arguments_digest: str
-    record_version: int | None = None
 
 
 def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -44,104 +37,154 @@ def _typed(exc: ActionsError) -> JSONResponse:
     return error(exc.http_status, exc.code, exc.message)
 
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Not authenticated: send `Authorization: Bearer <token>` (GET /api/token)."},
-    404: {"description": "No such proposal or tenant among those you may review."},
-    409: {"description": "Conflict: already decided, arguments changed (digest), or window expired."},
-    422: {"description": "Invalid request: unknown status, missing rationale, malformed body."},
-}
-
-def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
-    """OpenAPI resolves $ref from the document root, so pydantic's local $defs are inlined."""
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
-        return {key: _inline_refs(value, defs) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_inline_refs(item, defs) for item in node]
-    return node
-
-
-_SCHEMA = DecisionRequest.model_json_schema()
-_DECISION_BODY = {"requestBody": {"required": True, "content": {"application/json": {
-    "schema": _inline_refs({k: v for k, v in _SCHEMA.items() if k != "$defs"}, _SCHEMA.get("$defs", {}))}}}}
-
-
 def build_api_routes(web: ReviewWeb) -> APIRouter:
-    router = APIRouter(prefix="/api", tags=["review API"], responses=_ERRORS)
+    router = APIRouter(prefix="/api", tags=["review API"], responses=API_ERRORS)
 
-    def caller(request: Request) -> tuple[Reviewer | None, bool]:
-        """The reviewer, and whether they came by bearer token (no CSRF check needed)."""
-        by_token = web.auth.from_bearer(request)
-        if by_token is not None:
-            return by_token, True
-        return web.auth.from_session(request), False
+    def authenticated(request: Request, writes: bool = False) -> Reviewer | JSONResponse:
+        caller = web.auth.identify(request)
+        if caller.reviewer is None:
+            message = caller.problem or "log in at /login or send a bearer token from /api/token"
+            return error(401, "not_authenticated", message, headers={"WWW-Authenticate": "Bearer"})
+        if not caller.reviewer.roles:
+            return error(403, "forbidden_role", NO_ROLE)
+        if writes and not caller.by_token and not web.auth.check_csrf(
+                caller.reviewer, request.headers.get(CSRF_HEADER)):
+            return error(403, "csrf_token_invalid", "with a session cookie, send the page's CSRF token "
+                         "in X-CSRF-Token, or use a bearer token")
+        return caller.reviewer
 
-    def unauthenticated() -> JSONResponse:
-        return error(401, "not_authenticated", "log in at /login or send a bearer token from /api/token",
-                     headers={"WWW-Authenticate": "Bearer"})
+    async def body_of(request: Request, model: type[BaseModel]) -> Any:
+        try:
+            return model.model_validate(json.loads(await request.body() or b"null"))
+        except (ValueError, ValidationError) as exc:
+            fields = ", ".join(model.model_fields)
+            return error(422, "invalid_request", f"expected a JSON object with {{{fields}}}: {exc}")
 
-    @router.get("/token", summary="A bearer token for the logged-in reviewer (session cookie required)")
+    @router.get("/token", summary="A bearer token for the logged-in local user (session cookie required)")
     def token(request: Request) -> JSONResponse:
         reviewer = web.auth.from_session(request)
         if reviewer is None:
-            return unauthenticated()
+            return error(401, "not_authenticated", "log in at /login first",
+                         headers={"WWW-Authenticate": "Bearer"})
+        if not reviewer.roles:
+            return error(403, "forbidden_role", NO_ROLE)
+        if reviewer.via != "local":
+            return error(400, "use_identity_provider_token", "signed in through the identity provider: "
+                         "send its access or ID token as the bearer token")
         return JSONResponse({"token": web.auth.issue_token(reviewer.username), "token_type": "bearer",
                              "reviewer": reviewer.username, "expires_in": web.auth.max_age_seconds})
 
-    @router.get("/proposals", summary="Proposals of one tenant, filtered by status (default: pending)")
+    @router.get("/me", summary="Who you are: identity, tenants, roles and the highest tier you may approve")
+    def me(request: Request) -> JSONResponse:
+        reviewer = authenticated(request)
+        if isinstance(reviewer, JSONResponse):
+            return reviewer
+        ceiling = reviewer.approval_ceiling
+        return JSONResponse({"reviewer": reviewer.username, "via": reviewer.via,
+                             "tenants": sorted(reviewer.tenants), "roles": reviewer.role_names,
+                             "may_approve_up_to": ceiling.value if ceiling else None})
+
+    @router.get("/proposals", summary="Proposals of one tenant, filtered (default: pending), urgent first")
     def list_proposals(request: Request, tenant: str | None = None, status: str | None = None,
                        action_type: str | None = None, risk_tier: str | None = None,
-                       account_id: str | None = None) -> JSONResponse:
-        reviewer, _ = caller(request)
-        if reviewer is None:
-            return unauthenticated()
+                       account_id: str | None = None, older_than: str | None = None,
+                       sla: str | None = None) -> JSONResponse:
+        reviewer = authenticated(request)
+        if isinstance(reviewer, JSONResponse):
+            return reviewer
         try:
             chosen = web.tenant_for(reviewer, tenant)
-            wanted = status_filter(status)
+            wanted, min_age, sla_state = status_filter(status), parse_older_than(older_than), parse_sla(sla)
         except ActionsError as exc:
             return _typed(exc)
-        except UnknownStatusError as exc:
-            return error(422, "unknown_status", str(exc))
+        except (UnknownStatusError, UnknownFilterError) as exc:
+            return error(422, "unknown_filter", str(exc))
         now = web.now()
-        items = web.store.list(chosen, status=wanted, action_type=action_type, risk_tier=risk_tier,
-                               account_id=account_id)
-        return JSONResponse({"tenant": chosen, "status": status or "pending",
-                             "proposals": [summary_json(s, now, web.ttl) for s in items]})
+        items = web.store.list(chosen, status=wanted, action_type=action_type or None,
+                               risk_tier=risk_tier or None, account_id=account_id or None)
+        rows = inbox_rows(items, now, web.ttl, min_age, sla_state)
+        return JSONResponse({"tenant": chosen, "status": status or "pending", "proposals": [
+            {**summary_json(stored, now, web.ttl), "sla": None if timer is None else {
+                "state": timer.state.value, "waited_seconds": int(timer.waited.total_seconds()),
+                "window_seconds": int(timer.window.total_seconds())}} for stored, timer in rows]})
 
-    @router.get("/proposals/{proposal_id}", summary="One proposal with evidence, decisions and result")
+    @router.get("/proposals/{proposal_id}", summary="One proposal: evidence, CRM changes, decisions, result")
     def get_proposal(proposal_id: str, request: Request) -> JSONResponse:
-        reviewer, _ = caller(request)
-        if reviewer is None:
-            return unauthenticated()
+        reviewer = authenticated(request)
+        if isinstance(reviewer, JSONResponse):
+            return reviewer
         try:
             stored = web.load(reviewer, proposal_id)
         except ActionsError as exc:
             return _typed(exc)
         evidence = evidence_items(stored.proposal, web.signal_lookup)
-        preview = field_preview(stored.proposal, web.record_lookup)
-        return JSONResponse(detail_json(stored, web.now(), web.ttl, evidence, preview))
+        changes = crm_changes(stored.proposal, web.record_lookup)
+        return JSONResponse(detail_json(stored, web.now(), web.ttl, evidence, changes))
 
-    @router.post("/proposals/{proposal_id}/decisions", status_code=201, openapi_extra=_DECISION_BODY,
+    @router.post("/proposals/{proposal_id}/decisions", status_code=201, openapi_extra=DECISION_BODY,
                  summary="Approve or reject a proposal awaiting review (once, bound to its digest)")
     async def decide(proposal_id: str, request: Request) -> JSONResponse:
-        reviewer, by_token = caller(request)
-        if reviewer is None:
-            return unauthenticated()
-        if not by_token and not web.auth.check_csrf(reviewer, request.headers.get(CSRF_HEADER)):
-            return error(403, "csrf_token_invalid", "with a session cookie, send the page's CSRF token "
-                         "in X-CSRF-Token, or use a bearer token")
-        try:
-            body = DecisionRequest.model_validate(json.loads(await request.body() or b"null"))
-        except (ValueError, ValidationError) as exc:
-            return error(422, "invalid_request", f"expected {{verdict, rationale, arguments_digest}}: {exc}")
+        reviewer = authenticated(request, writes=True)
+        if isinstance(reviewer, JSONResponse):
+            return reviewer
+        body = await body_of(request, DecisionRequest)
+        if isinstance(body, JSONResponse):
+            return body
         try:
             stored = web.load(reviewer, proposal_id)
+            refusal = refuse_decision(reviewer, stored, body.verdict)
+            if refusal:
+                return error(403, "forbidden_role", refusal)
             decision = web.review.decide(stored.tenant, proposal_id, body.verdict, reviewer.username,
                                          body.rationale, body.arguments_digest, body.record_version)
         except ActionsError as exc:
             return _typed(exc)
         return JSONResponse(decision.model_dump(mode="json"), status_code=201)
+
+    @router.post("/proposals/{proposal_id}/edits", status_code=201, openapi_extra=EDIT_BODY,
+                 summary="Edit the arguments: a new version that goes through policy again")
+    async def edit(proposal_id: str, request: Request) -> JSONResponse:
+        reviewer = authenticated(request, writes=True)
+        if isinstance(reviewer, JSONResponse):
+            return reviewer
+        body = await body_of(request, EditRequest)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            stored = web.load(reviewer, proposal_id)
+            if not reviewer.may_decide():
+                return error(403, "forbidden_role", refuse_role(reviewer, "edit"))
+            if body.arguments_digest != stored.proposal.arguments_digest:
+                return error(409, "arguments_digest_mismatch", f"proposal {proposal_id} changed since you "
+                             "loaded it: fetch the newest version and edit that")
+            edited = web.review.edit(stored.tenant, proposal_id, reviewer.username, body.arguments,
+                                     body.rationale)
+        except InvalidArgumentsError as exc:
+            return JSONResponse({"error": {"code": exc.code, "message": exc.message,
+                                           "problems": exc.problems}}, status_code=exc.http_status)
+        except ActionsError as exc:
+            return _typed(exc)
+        return JSONResponse({"proposal_id": edited.proposal_id, "version": edited.version,
+                             "arguments": edited.arguments, "arguments_digest": edited.arguments_digest,
+                             "status": "pending_policy"}, status_code=201)
+
+    @router.post("/proposals/{proposal_id}/info-requests", status_code=201, openapi_extra=INFO_BODY,
+                 summary="Ask a question before deciding; the proposal waits for the answer")
+    async def request_info(proposal_id: str, request: Request) -> JSONResponse:
+        reviewer = authenticated(request, writes=True)
+        if isinstance(reviewer, JSONResponse):
+            return reviewer
+        body = await body_of(request, InfoRequestBody)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            stored = web.load(reviewer, proposal_id)
+            if not reviewer.may_decide():
+                return error(403, "forbidden_role", refuse_role(reviewer, "ask for information on"))
+            web.review.request_info(stored.tenant, proposal_id, reviewer.username, body.question)
+        except ActionsError as exc:
+            return _typed(exc)
+        return JSONResponse({"proposal_id": proposal_id, "status": "info_requested",
+                             "question": body.question.strip()}, status_code=201)
 
     return router

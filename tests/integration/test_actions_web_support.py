@@ -6,19 +6,29 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
-from actions.auth_oidc import OidcConfig
+from actions.auth import LocalUser, ReviewerAuth
+from actions.auth_oidc import OidcConfig, OidcVerifier
+from actions.auth_roles import Role
+from actions.web import build_review_router
+from decisioning.contracts import ActionType, Citation, PolicyOutcome, RiskTier
+from perception.contracts import Evidence, Severity, Signal, SignalKind
+from tests.integration.test_actions_support import T0, Loop, make_proposal, policy
 
 ISSUER = "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TEST"
 CLIENT_ID = "revloop-review-client"
@@ -151,3 +161,73 @@ class IdpServer:
         finally:
             self._server.shutdown()
             self._server.server_close()
+
+
+CANARY = "GLOBEX-CANARY-7731"
+SECRET = "test-secret-" + "x" * 40
+
+
+def review_signal(tenant: str, narrative: str) -> Signal:
+    return Signal(tenant=tenant, account_id="acc-1", entity_type="account", entity_id="acc-1",
+                  kind=SignalKind.usage_drop, severity=Severity.high,
+                  evidence=[Evidence(object="usage", entity_id="acc-1", field="active_users",
+                                     before=120, after=41, note="30-day average")],
+                  observed_at=T0, source="demo", dedupe_key=f"{tenant}-usage", narrative=narrative)
+
+
+# Local users, one per role: rita may approve up to L1, ada every tier, vic only reads, nora has no role.
+REVIEW_USERS: dict[str, LocalUser] = {
+    "rita": LocalUser(frozenset({"acme"}), frozenset({Role.reviewer, Role.approver_l1})),
+    "ada": LocalUser(frozenset({"acme"}), frozenset({Role.approver_l3})),
+    "vic": LocalUser(frozenset({"acme"}), frozenset({Role.viewer})),
+    "nora": LocalUser(frozenset({"acme"}), frozenset()),
+    "gus": LocalUser(frozenset({"globex"}), frozenset({Role.admin})),
+}
+
+
+class ReviewEnv:
+    """The review router over a real SQLite store with acme's two proposals (a task at L1, a field
+    update at L2) and one of globex carrying a canary string."""
+
+    def __init__(self, tmp_path: Path, oidc: OidcVerifier | None = None) -> None:
+        self.loop = Loop(tmp_path)
+        acme_signal = review_signal("acme", "Active users fell from 120 to 41")
+        globex_signal = review_signal("globex", f"secret globex narrative {CANARY}")
+        self.signals = {s.signal_id: s for s in (acme_signal, globex_signal)}
+        self.loop.crm.put("acme", "opportunities", "opp-9", stage="negotiation", amount=50000)
+        evidence = [Citation(kind="signal", ref=acme_signal.signal_id),
+                    Citation(kind="signal", ref=globex_signal.signal_id),
+                    Citation(kind="graph_path", ref="Account:acc-1 -> WORKS_AT -> Contact:c3"),
+                    Citation(kind="memory_hit", ref="mem-42",
+                             detail="crm_note, score 0.83: QBR notes mention budget cuts")]
+        self.task = self.loop.submit(make_proposal("p-task", evidence=evidence), PolicyOutcome.needs_approval)
+        update = make_proposal("p-update", action_type=ActionType.crm_update_field, evidence=evidence,
+                               account_id="acc-2", arguments={"object": "opportunities", "record_id": "opp-9",
+                                                              "field": "stage", "value": "at_risk"})
+        self.update = self.loop.submit(update.model_copy(update={"risk_tier": RiskTier.L2}),
+                                       PolicyOutcome.needs_approval)
+        self.globex = self.loop.submit(make_proposal(
+            "g-1", tenant="globex", arguments={"subject": CANARY, "due_in_days": 1}),
+            PolicyOutcome.needs_approval)
+        self.auth = ReviewerAuth(REVIEW_USERS, SECRET, oidc=oidc)
+        self.app = FastAPI()
+        self.app.include_router(build_review_router(self.loop.store, self.loop.review, self.signals.get,
+                                                    self.auth, record_lookup=self.loop.crm.get_record))
+
+    def client(self, user: str | None = None) -> TestClient:
+        client = TestClient(self.app, follow_redirects=False)
+        if user is not None:
+            assert client.post("/login", data={"username": user, "next": "/review"}).status_code == 303
+        return client
+
+    def bearer(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.auth.issue_token(user)}"}
+
+    def run_policy(self, outcome: PolicyOutcome = PolicyOutcome.needs_approval) -> None:
+        """What the policy stage does between an edit and the next review."""
+        for proposal in self.loop.store.pending_policy():
+            self.loop.store.record_policy(policy(proposal, outcome, at=self.loop.clock()))
+
+
+def hidden_fields(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))

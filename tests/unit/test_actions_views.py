@@ -9,7 +9,8 @@ import pytest
 
 from actions.briefs import brief_path, render_brief, safe_name, write_brief
 from actions.status import idempotency_key
-from actions.views import UnknownStatusError, age, evidence_items, field_preview, status_filter
+from actions.views import UnknownStatusError, age, evidence_items, status_filter
+from actions.views_crm import bound_record_version, crm_changes
 from decisioning.contracts import ActionType, Citation
 from tests.integration.test_actions_support import T0, make_proposal
 
@@ -28,15 +29,35 @@ def test_age_is_coarse_and_never_negative() -> None:
     assert age(T0, T0 - timedelta(hours=1)) == "0s"
 
 
-def test_field_preview_reads_the_current_record() -> None:
+def test_crm_changes_read_the_current_record() -> None:
     proposal = make_proposal(action_type=ActionType.crm_update_field, arguments={
         "object": "accounts", "record_id": "acc-1", "field": "stage", "value": "at_risk"})
-    preview = field_preview(proposal, lambda t, o, r: {"stage": "renewal", "version": 4})
-    assert preview is not None
-    assert (preview.current, preview.proposed, preview.record_version) == ("renewal", "at_risk", 4)
-    missing = field_preview(proposal, lambda t, o, r: None)
-    assert missing is not None and not missing.record_found and missing.record_version is None
-    assert field_preview(make_proposal(), lambda t, o, r: {}) is None
+    [change] = crm_changes(proposal, lambda t, o, r: {"stage": "renewal", "version": 4})
+    assert (change.current, change.proposed, change.record_version) == ("renewal", "at_risk", 4)
+    assert bound_record_version([change]) == 4
+    [missing] = crm_changes(proposal, lambda t, o, r: None)
+    assert not missing.record_found and missing.record_version is None
+
+
+def test_crm_changes_of_a_new_task_list_every_field_and_messages_change_nothing() -> None:
+    changes = crm_changes(make_proposal(), lambda t, o, r: {})
+    assert all(c.creates and c.current is None for c in changes)
+    assert {c.field: c.proposed for c in changes} == {
+        "account_id": "acc-1", "subject": "Call the new champion", "body": "Usage dropped 40%",
+        "due_in_days": 3, "owner": "ana@acme.test"}
+    assert bound_record_version(changes) is None
+    notify = make_proposal(action_type=ActionType.notify_owner, arguments={
+        "recipient": "a@b.test", "subject": "s", "message": "m"})
+    assert crm_changes(notify, lambda t, o, r: {}) == []
+
+
+def test_memory_and_graph_evidence_are_split_for_display() -> None:
+    proposal = make_proposal(evidence=[
+        Citation(kind="memory_hit", ref="m1", detail="crm_note, score 0.83: Budget frozen until Q3"),
+        Citation(kind="graph_path", ref="Account:a1 -> WORKS_AT -> Contact:c3")])
+    memory, path = evidence_items(proposal, lambda ref: None)
+    assert memory.memory == {"source": "crm_note", "score": "0.83", "snippet": "Budget frozen until Q3"}
+    assert path.path_steps == ["Account:a1", "WORKS_AT", "Contact:c3"] and path.memory is None
 
 
 def test_evidence_never_includes_another_tenants_signal() -> None:
