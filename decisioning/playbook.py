@@ -13,7 +13,7 @@ from decisioning.actions import TAXONOMY_VERSION, ArgumentValidationError, valid
 from decisioning.agent import DecisionRecord, Deliberation
 from decisioning.contracts import Abstention, Proposal, RiskTier
 from decisioning.default_plays import default_playbooks
-from decisioning.injection.screen import screen_arguments
+from decisioning.injection.screen import screen_arguments, untrusted_texts
 from decisioning.plays import Play, PlayStep, Situation
 from decisioning.uncertainty import THIN_EVIDENCE_HEAT, conflicts, thin_evidence
 from perception.contracts import Signal, SignalKind
@@ -139,6 +139,7 @@ class PlaybookAgent:
             return list(abstentions)
 
         hits = evidence.top_memory_hits(record.memory_hits, self.max_memory_citations)
+        untrusted = untrusted_texts(context, unique)
         candidates: list[_Candidate] = []
         for order, kind in enumerate(SignalKind):
             of_kind = [s for s in unique if s.kind == kind]
@@ -156,7 +157,7 @@ class PlaybookAgent:
                         abstain(group, f"{step.action_type.value} not proposed: {reason}")
                         continue
                     try:
-                        proposal = self._proposal(step, situation, hits, record, digest)
+                        proposal = self._proposal(step, situation, hits, record, digest, untrusted)
                     except ArgumentValidationError as exc:
                         abstain(group, f"the play built arguments that fail their schema: {exc}")
                         continue
@@ -182,13 +183,13 @@ class PlaybookAgent:
         return [by_entity[key] for key in sorted(by_entity)]
 
     def _proposal(self, step: PlayStep, situation: Situation, hits: list[MemoryHit],
-                  record: DecisionRecord, inputs_digest: str) -> Proposal:
+                  record: DecisionRecord, inputs_digest: str, untrusted: dict[str, list[str]]) -> Proposal:
         ctx = situation.context
         signal_ids = [s.signal_id for s in situation.signals]
         arguments = validate_arguments(step.action_type, step.build_arguments(situation))
         rationale, risk_tier = evidence.rationale(step, situation, len(hits)), step.risk_tier
         # CRM and webhook text that reads like instructions must not run unreviewed: L1 is never automatic.
-        if suspicious := screen_arguments(arguments):
+        if suspicious := screen_arguments(arguments, untrusted):
             risk_tier = max(risk_tier, RiskTier.L1, key=_TIER_ORDER.index)
             rationale += (" Held for human review: text from the CRM in "
                           + ", ".join(f"{where} ({', '.join(found)})" for where, found in suspicious.items())

@@ -11,6 +11,9 @@ import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
+from perception.contracts import Signal
+from world_model.contracts import AccountContext
+
 # Look-alike letters that NFKC leaves alone, folded to the Latin letter they imitate.
 _HOMOGLYPHS = str.maketrans({
     "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ԁ": "d",
@@ -72,17 +75,55 @@ def instruction_findings(text: str) -> list[str]:
     return found
 
 
-def _strings(value: Any, where: str) -> Iterator[tuple[str, str]]:
+_NAME_PUNCTUATION = re.compile(r"[;:!?{}<>\[\]`|\\=*#$%^~\"]")
+MAX_NAME_LENGTH = 80
+MAX_NAME_WORDS = 10
+
+
+def name_findings(text: str) -> list[str]:
+    """A name or job title that is shaped like a sentence or markup rather than a name."""
+    found = instruction_findings(text)
+    if len(text) > MAX_NAME_LENGTH or len(text.split()) > MAX_NAME_WORDS:
+        found.append("too long for a name")
+    if _NAME_PUNCTUATION.search(unicodedata.normalize("NFKC", text)):
+        found.append("punctuation no name carries")
+    return found
+
+
+def untrusted_texts(context: AccountContext, signals: list[Signal]) -> dict[str, list[str]]:
+    """CRM-sourced text of a situation that must not run unreviewed: text -> what is wrong with it."""
+    names = [context.name or "", *(o.name for o in context.open_opportunities)]
+    for person in [*context.contacts, *context.champions]:
+        names += [person.name, person.title or "", person.role or ""]
+    flagged = {text: found for text in names if text and (found := name_findings(text))}
+    for signal in signals:
+        texts = [signal.narrative, *(str(e.after) for e in signal.evidence if isinstance(e.after, str))]
+        flagged.update({text: found for text in texts if (found := instruction_findings(text))})
+    return flagged
+
+
+def texts_in(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
+    """Every string inside ``value`` with its path (``sections.0.body``)."""
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, f"{where}.{key}" if where else str(key))
+            yield from texts_in(item, f"{where}.{key}" if where else str(key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{where}.{index}")
+            yield from texts_in(item, f"{where}.{index}")
 
 
-def screen_arguments(arguments: dict[str, Any]) -> dict[str, list[str]]:
-    """For each argument path whose text looks like instructions, the patterns it matched."""
-    return {where: found for where, text in _strings(arguments, "") if (found := instruction_findings(text))}
+def screen_arguments(arguments: dict[str, Any], untrusted: dict[str, list[str]] | None = None
+                     ) -> dict[str, list[str]]:
+    """For each argument path whose text looks like instructions, or quotes ``untrusted`` text (see
+    :func:`untrusted_texts`), what was found."""
+    quoted = {fold(text): found for text, found in (untrusted or {}).items() if fold(text)}
+    out: dict[str, list[str]] = {}
+    for where, text in texts_in(arguments):
+        found = instruction_findings(text)
+        folded = fold(text)
+        found += [f for source, reasons in quoted.items() if source in folded for f in reasons]
+        if found:
+            out[where] = list(dict.fromkeys(found))
+    return out
