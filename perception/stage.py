@@ -24,6 +24,7 @@ from perception.normalize import NormalizedSnapshot, normalize
 from perception.signal_store import SignalStore
 from perception.signals import detect_signals, signals_from_changes
 from perception.snapshot_store import NormalizedSnapshotStore
+from perception.thresholds import SignalThresholds
 from perception.webhook_events import UnsupportedEvent, changes_from_webhook_event
 
 if TYPE_CHECKING:
@@ -153,7 +154,8 @@ def _ledger_signals(ledger: Ledger, signals: list[Signal], actor: str) -> None:
 
 def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_store: SignalStore,
                            cursor: SenseCursor, ledger: Ledger, tenant: str,
-                           gate: QualityGate | None = None) -> list[Signal]:
+                           gate: QualityGate | None = None,
+                           thresholds: SignalThresholds | None = None) -> list[Signal]:
     """Diff each new snapshot against the last one before it that passed the quality gate, and store
     the signals not seen before. A snapshot the gate holds (or has not checked yet) is not diffed;
     a held one is recorded in the ledger and stepped over, an unchecked one stops sensing here."""
@@ -181,7 +183,8 @@ def sense_snapshot_signals(normalized_store: NormalizedSnapshotStore, signal_sto
                 history = ConditionHistory.from_signals(
                     signal_store.list(tenant, kinds=sorted(CONDITION_KINDS)))
             changes = diff_snapshots(previous, current)
-            stored = signal_store.add_new(detect_signals(current, previous, changes, history=history))
+            stored = signal_store.add_new(detect_signals(current, previous, changes, thresholds,
+                                                                history=history))
             _ledger_signals(ledger, stored, "perception:diff")
             new.extend(stored)
         cursor.set(tenant, pulled_at)
@@ -204,7 +207,8 @@ class WebhookSenseReport:
 
 
 def sense_webhook_signals(inbox: WebhookInbox, normalized_store: NormalizedSnapshotStore,
-                          signal_store: SignalStore, ledger: Ledger) -> WebhookSenseReport:
+                          signal_store: SignalStore, ledger: Ledger,
+                          thresholds: SignalThresholds | None = None) -> WebhookSenseReport:
     """Turn pending inbox events into signals; an event that cannot be understood is dead-lettered
     with its error (kept, visible, re-drivable), never dropped."""
     new: list[Signal] = []
@@ -214,7 +218,8 @@ def sense_webhook_signals(inbox: WebhookInbox, normalized_store: NormalizedSnaps
             payload = json.loads(event.body)
             changes = changes_from_webhook_event(event.tenant, payload, source=event.source)
             found = signals_from_changes(event.tenant, event.source, event.received_at, changes,
-                                         context=normalized_store.latest(event.tenant))
+                                         context=normalized_store.latest(event.tenant),
+                                         thresholds=thresholds)
         except (UnsupportedEvent, ValueError) as exc:
             inbox.mark_dead(event.id, f"{type(exc).__name__}: {exc}")
             ledger.append(event.tenant, "webhook.dead_lettered", f"webhook:{event.source}",

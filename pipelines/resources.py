@@ -1,6 +1,8 @@
 """Dagster resources: small typed wrappers that build the embedded adapters at execution time.
 
-One switch (``Settings.profile``) picks the resource set; only ``local`` (embedded engines) exists."""
+Every external system has an embedded default under the data directory; settings switch each one to
+its AWS/SaaS adapter (Neptune, Pinecone, Bedrock embeddings, S3 raw snapshots). Secrets reach Dagster
+as environment-variable references, so the UI shows the variable's name, never its value."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ if TYPE_CHECKING:
     from perception.signal_store import SignalStore
     from perception.snapshot_store import NormalizedSnapshotStore
     from perception.stage import SenseCursor
+    from perception.thresholds import SignalThresholds
+    from world_model.embedder import Embedder
     from world_model.graph import SituationGraph
-    from world_model.memory import LanceDbMemory
+    from world_model.memory import SemanticMemory
 
 
 class OperationalDbResource(dg.ConfigurableResource):
@@ -112,14 +116,16 @@ class DemoWorldResource(dg.ConfigurableResource):
 
 
 class LakeResource(dg.ConfigurableResource):
-    """The local lake: immutable raw snapshots and normalized snapshots, as Parquet."""
+    """The lake: immutable raw snapshots (local directory or s3://bucket/prefix) and normalized
+    snapshots as Parquet under the data directory."""
 
     root: str
+    raw_uri: str | None = None
 
     def raw(self) -> LocalObjectStore:
-        from connectors.object_store import LocalObjectStore
+        from connectors.s3_store import open_object_store
 
-        return LocalObjectStore(Path(self.root))
+        return open_object_store(self.raw_uri or Path(self.root))  # type: ignore[return-value]
 
     def normalized(self) -> NormalizedSnapshotStore:
         from perception.snapshot_store import NormalizedSnapshotStore
@@ -127,17 +133,52 @@ class LakeResource(dg.ConfigurableResource):
         return NormalizedSnapshotStore(Path(self.root))
 
 
+class SignalRulesResource(dg.ConfigurableResource):
+    """The numbers the signal rules use: defaults, overridden by a YAML/JSON file when configured."""
+
+    thresholds_file: str | None = None
+
+    def thresholds(self) -> SignalThresholds:
+        from perception.thresholds import SignalThresholds
+
+        if not self.thresholds_file:
+            return SignalThresholds()
+        return SignalThresholds.from_mapping(_read_mapping(Path(self.thresholds_file)))
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if not path.is_file():
+        raise FileNotFoundError(f"signal thresholds file {path} does not exist "
+                                "(REVLOOP_SIGNAL_THRESHOLDS_FILE); unset it to use the defaults")
+    values = yaml.safe_load(path.read_text(encoding="utf-8")) or {}  # JSON is YAML too
+    if not isinstance(values, dict):
+        raise ValueError(f"signal thresholds file {path} must hold a mapping of threshold names to values")
+    return values
+
+
 class SituationGraphResource(dg.ConfigurableResource):
-    """The situation graph: gremlite (SQLite-backed Gremlin) through gremlinpython."""
+    """The situation graph: gremlite (SQLite-backed Gremlin) through gremlinpython, or Amazon Neptune
+    over wss with IAM SigV4 (boto3 credential chain) when ``neptune_host`` is set."""
 
     path: str
+    neptune_host: str | None = None
+    neptune_region: str = "us-east-1"
+    neptune_port: int = 8182
 
     _graph: Any = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        from world_model.graph import open_gremlite_graph
+        if self.neptune_host:
+            from world_model.neptune import NeptuneEndpoint, boto3_credentials, open_neptune_graph
 
-        self._graph = open_gremlite_graph(Path(self.path))
+            endpoint = NeptuneEndpoint(self.neptune_host, self.neptune_region, self.neptune_port)
+            self._graph = open_neptune_graph(endpoint, boto3_credentials())
+        else:
+            from world_model.graph import open_gremlite_graph
+
+            self._graph = open_gremlite_graph(Path(self.path))
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._graph is not None:
@@ -148,21 +189,43 @@ class SituationGraphResource(dg.ConfigurableResource):
 
 
 class SemanticMemoryResource(dg.ConfigurableResource):
-    """Semantic memory: an embedded LanceDB store and a sentence-embedding model loaded offline."""
+    """Semantic memory: embedded LanceDB, or Pinecone (one namespace per tenant) when
+    ``pinecone_index_host`` is set; embeddings from a local sentence-embedding model loaded offline,
+    or Amazon Titan on Bedrock."""
 
     path: str
     embedding_model: str
+    embedder: str = "local"
+    bedrock_region: str = "us-east-1"
+    pinecone_index_host: str | None = None
+    pinecone_api_key: str | None = None  # an EnvVar: the Dagster UI shows the variable, not the key
 
     _memory: Any = PrivateAttr(default=None)
 
-    def memory(self) -> LanceDbMemory:
+    def memory(self) -> SemanticMemory:
         if self._memory is None:
-            from world_model.embedder import SentenceTransformerEmbedder
-            from world_model.memory import LanceDbMemory
+            embedder = self._embedder()
+            if self.pinecone_index_host:
+                from world_model.pinecone_memory import open_pinecone_memory
 
-            self._memory = LanceDbMemory(Path(self.path),
-                                         SentenceTransformerEmbedder(self.embedding_model))
+                self._memory = open_pinecone_memory(self.pinecone_index_host, self.pinecone_api_key or "",
+                                                    embedder)
+            else:
+                from world_model.memory import LanceDbMemory
+
+                self._memory = LanceDbMemory(Path(self.path), embedder)
         return self._memory
+
+    def _embedder(self) -> Embedder:
+        if self.embedder == "bedrock":
+            import boto3
+
+            from world_model.bedrock_embedder import BedrockTitanEmbedder
+
+            return BedrockTitanEmbedder(boto3.client("bedrock-runtime", region_name=self.bedrock_region))
+        from world_model.embedder import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(self.embedding_model)
 
 
 class PolicyResource(dg.ConfigurableResource):
@@ -211,10 +274,16 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "demo_world": DemoWorldResource(root=str(paths.demo_world), tenants=settings.tenants,
                                         accounts_per_tenant=settings.demo_accounts_per_tenant,
                                         seed=settings.demo_seed, event_rate=settings.demo_event_rate),
-        "lake": LakeResource(root=str(paths.lake)),
-        "graph": SituationGraphResource(path=str(paths.graph_db)),
-        "memory": SemanticMemoryResource(path=str(paths.vectors),
-                                         embedding_model=settings.embedding_model),
+        "lake": LakeResource(root=str(paths.lake), raw_uri=settings.raw_store_uri),
+        "signal_rules": SignalRulesResource(thresholds_file=str(settings.signal_thresholds_file)
+                                            if settings.signal_thresholds_file else None),
+        "graph": SituationGraphResource(path=str(paths.graph_db), neptune_host=settings.neptune_host,
+                                        neptune_region=settings.neptune_region,
+                                        neptune_port=settings.neptune_port),
+        "memory": SemanticMemoryResource(
+            path=str(paths.vectors), embedding_model=settings.embedding_model, embedder=settings.embedder,
+            bedrock_region=settings.bedrock_region, pinecone_index_host=settings.pinecone_index_host,
+            pinecone_api_key=dg.EnvVar("REVLOOP_PINECONE_API_KEY") if settings.pinecone_index_host else None),
         "policy": PolicyResource(),
         "executors": ExecutorResource(artifacts_dir=str(paths.artifacts)),
         "warehouse": WarehouseResource(catalog_db=str(paths.iceberg_catalog),

