@@ -28,6 +28,7 @@ from decisioning.bedrock.submission import (
 )
 from decisioning.bedrock.transcript import LiveTranscript, RecordedTranscript, ReplayDivergedError
 from decisioning.contracts import Abstention, Proposal
+from decisioning.injection.screen import untrusted_texts
 from decisioning.prompts import load_prompt
 from decisioning.tools import ToolPolicy, ToolPrincipal, ToolRegistry, ToolSession
 from perception.contracts import Signal
@@ -131,10 +132,13 @@ class BedrockAgent:
         result = RouteResult(models[0])
         for index, model in enumerate(models):
             known = KnownEvidence(
-                decision_signals={s.signal_id: s.narrative for s in signals},
+                decision_signals={s.signal_id: s.narrative for s in signals}, owner=context.owner,
                 signals={s.signal_id: s.narrative for s in signals},
                 paths={str(p) for p in context.paths},
-                memory={h.doc_id: f"{h.source}, score {h.score:.2f}: {h.snippet[:160]}" for h in memory_hits})
+                memory={h.doc_id: f"{h.source}, score {h.score:.2f}: {h.snippet[:160]}" for h in memory_hits},
+                people={c.contact_id.lower() for c in [*context.contacts, *context.champions]},
+                untrusted=untrusted_texts(context, signals))
+            known.distrust([h.snippet for h in memory_hits])
             result = Conversation(model, self.config, base, first, known, budget, converse, run_tool,
                                   is_last_model=index == len(models) - 1,
                                   proposal_key=lambda a: self._proposal_id(context.tenant, a)).run()

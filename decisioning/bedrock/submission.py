@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from decisioning.actions import ACTION_ARGUMENT_MODELS, ACTION_RISK_FLOOR, validate_arguments
 from decisioning.contracts import ActionType, Citation, RiskTier
-from decisioning.injection.screen import screen_arguments
+from decisioning.injection.screen import instruction_findings, name_findings, screen_arguments, texts_in
 
 SUBMIT_PROPOSAL = "submit_proposal"
 ABSTAIN = "abstain"
@@ -76,21 +76,38 @@ def action_catalog() -> str:
     return "\n".join(lines)
 
 
+# Arguments that name people: the model may only name people it was shown (the owner, the contacts).
+PERSON_ARGUMENTS = ("recipient", "owner", "exec_sponsor", "attendees")
+_NAME_FIELDS = ("name", "title")
+
+
 @dataclass
 class KnownEvidence:
-    """What the model has been shown: only these may be cited. Grows with every tool result."""
+    """What the model has been shown: only these may be cited or named. Grows with every tool result."""
 
     decision_signals: dict[str, str]  # the signals decided on: id -> narrative
+    owner: str | None = None  # the account owner's email: notify.owner goes there and nowhere else
     signals: dict[str, str] = field(default_factory=dict)  # every signal seen (tools included)
     paths: set[str] = field(default_factory=set)
     memory: dict[str, str] = field(default_factory=dict)  # doc id -> citation detail
+    people: set[str] = field(default_factory=set)  # owner emails and contact ids, lower case
+    # CRM-sourced text that reads like instructions -> what was found; arguments quoting it are held.
+    untrusted: dict[str, list[str]] = field(default_factory=dict)
+
+    def distrust(self, value: Any) -> None:
+        for where, text in texts_in(value):
+            is_name = where.rsplit(".", 1)[-1] in _NAME_FIELDS
+            if found := name_findings(text) if is_name else instruction_findings(text):
+                self.untrusted[text] = found
 
     def learn(self, tool: str, result: dict[str, Any]) -> None:
+        self.distrust(result)
         if tool == "signals.list_recent":
             for s in result.get("signals", []):
                 self.signals.setdefault(str(s.get("signal_id")), str(s.get("narrative", "")))
         elif tool == "graph.account_context":
             self.paths.update(str(p) for p in result.get("paths", []))
+            self.people.update(str(c.get("contact_id", "")).lower() for c in result.get("contacts", []))
         elif tool == "memory.search":
             for h in result.get("hits", []):
                 self.memory.setdefault(str(h.get("doc_id")), f"{h.get('source')}, score "
@@ -132,6 +149,20 @@ def _problems(exc: ValidationError) -> list[str]:
     return [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()]
 
 
+def _people_problems(action_type: ActionType, arguments: dict[str, Any], known: KnownEvidence) -> list[str]:
+    if action_type == ActionType.notify_owner and arguments:
+        if not known.owner:
+            return ["the account owner is unknown, so there is no one to notify: abstain instead"]
+        if str(arguments.get("recipient", "")).lower() != known.owner.lower():
+            return [f"notify.owner goes to the account owner {known.owner} only"]
+        return []
+    named = [arguments.get(key) for key in PERSON_ARGUMENTS if arguments.get(key)]
+    people = [str(p) for value in named for p in (value if isinstance(value, list) else [value])]
+    allowed = known.people | ({known.owner.lower()} if known.owner else set())
+    return [f"{person!r} is not a person of this account (the owner or a contact id you were shown)"
+            for person in people if person.lower() not in allowed]
+
+
 def check_submission(raw: Any, known: KnownEvidence) -> AcceptedSubmission:
     """Validate one ``submit_proposal`` input; raise SubmissionError naming every problem."""
     try:
@@ -155,6 +186,7 @@ def check_submission(raw: Any, known: KnownEvidence) -> AcceptedSubmission:
         else:
             problems.append(f"evidence cites {cited.kind} {cited.ref!r}, which was not in the situation or "
                             "any tool result: cite only ids and paths exactly as shown")
+    problems += _people_problems(submission.action_type, arguments, known)
     answered = [c.ref for c in citations if c.kind == "signal" and c.ref in known.decision_signals]
     if not answered:
         problems.append("evidence must cite at least one signal_id of the signals being decided on: "
@@ -163,7 +195,7 @@ def check_submission(raw: Any, known: KnownEvidence) -> AcceptedSubmission:
         raise SubmissionError(problems)
     floor = ACTION_RISK_FLOOR[submission.action_type]
     tier = max(submission.risk_tier or floor, floor, key=_TIER_ORDER.index)
-    held = screen_arguments(arguments)
+    held = screen_arguments(arguments, known.untrusted)
     if held:  # CRM text that reads like instructions never runs unreviewed (L1 is never automatic)
         tier = max(tier, RiskTier.L1, key=_TIER_ORDER.index)
     return AcceptedSubmission(submission, arguments, citations, sorted(set(answered)), tier, held)

@@ -150,3 +150,24 @@ def test_the_same_action_on_the_same_signals_twice_is_refused_as_a_duplicate() -
     duplicate = client.requests[1]["messages"][-1]["content"][1]["toolResult"]
     assert duplicate["status"] == "error"
     assert "already accepted" in duplicate["content"][0]["json"]["problems"][0]
+
+
+def test_only_people_of_the_account_may_be_named() -> None:
+    elsewhere = submission(arguments={"channel": "owner", "recipient": "leaks@evil.example", "subject": "x",
+                                      "message": "y"})
+    stranger = submission(action_type="crm.create_task", arguments={"subject": "Call", "due_in_days": 1,
+                                                                    "owner": "mallory@evil.example"})
+    contact = submission(action_type="crm.create_task", arguments={"subject": "Call", "due_in_days": 1,
+                                                                   "owner": "con_8"})
+    with stubbed() as (client, stubber):
+        expect(stubber, response(tool_use("submit_proposal", elsewhere),
+                                 tool_use("submit_proposal", stranger)))
+        expect(stubber, response(tool_use("submit_proposal", contact)))
+        agent, _ = make_agent(client)
+        (proposal,) = agent.decide([signal()], make_context(), [])
+
+    assert isinstance(proposal, Proposal) and proposal.arguments["owner"] == "con_8"
+    results = [block["toolResult"]["content"][0]["json"]["problems"]
+               for block in client.requests[1]["messages"][-1]["content"]]
+    assert results[0] == ["notify.owner goes to the account owner ana@acme.example only"]
+    assert "'mallory@evil.example' is not a person of this account" in results[1][0]
