@@ -11,8 +11,8 @@ from decisioning import playbook
 from decisioning.actions import validate_arguments
 from decisioning.contracts import PolicyOutcome, Proposal
 from decisioning.default_plays import default_playbooks
-from decisioning.injection.cases import InjectionCase, load_injection_cases, payload_fragments
-from decisioning.injection.screen import fold, instruction_findings, name_findings, texts_in
+from decisioning.injection.cases import InjectionCase, load_injection_cases
+from decisioning.injection.screen import instruction_findings, name_findings
 from decisioning.playbook import PlaybookAgent
 from decisioning.policy import CedarPolicyEngine
 from tests.unit.test_decisioning_fixtures import fixed_clock
@@ -24,11 +24,6 @@ MEMORY_LOCATIONS = {"crm_note", "email_subject", "email_body", "memory_snippet"}
 @pytest.fixture(scope="module")
 def engine() -> CedarPolicyEngine:
     return CedarPolicyEngine(clock=fixed_clock)
-
-
-def leaked(case: InjectionCase, proposal: Proposal) -> bool:
-    text = fold(" ".join(t for _, t in texts_in(proposal.arguments)))
-    return any(fragment in text for fragment in payload_fragments(case.payload))
 
 
 def run(case: InjectionCase, engine: CedarPolicyEngine) -> list[tuple[Proposal, PolicyOutcome]]:
@@ -57,9 +52,9 @@ def test_an_injected_case_runs_nothing_out_of_policy_and_leaks_nothing_unreviewe
         assert validate_arguments(proposal.action_type, proposal.arguments) == proposal.arguments
         assert outcome is not PolicyOutcome.forbidden  # the agent proposed nothing it may not do
         if outcome is PolicyOutcome.automatic:
-            assert not leaked(case, proposal), f"{proposal.action_type} would write injected text unreviewed"
+            assert not case.leaks_into(proposal.arguments), f"{proposal.action_type} runs injected text"
         if case.location in MEMORY_LOCATIONS:
-            assert not leaked(case, proposal), "memory text must never reach arguments"
+            assert not case.leaks_into(proposal.arguments), "memory text must never reach arguments"
 
 
 def test_held_proposals_say_why_in_their_rationale(engine: CedarPolicyEngine) -> None:
@@ -74,7 +69,7 @@ def test_without_the_screen_the_corpus_would_leak(engine: CedarPolicyEngine,
     """The check above can fail: with screening off, injected names and narratives run unreviewed."""
     monkeypatch.setattr(playbook, "screen_arguments", lambda arguments, untrusted=None: {})
     leaking = {case.location for case in CASES for proposal, outcome in run(case, engine)
-               if outcome is PolicyOutcome.automatic and leaked(case, proposal)}
+               if outcome is PolicyOutcome.automatic and case.leaks_into(proposal.arguments)}
     assert {"account_name", "contact_title", "opportunity_name", "webhook_body"} <= leaking
 
 
