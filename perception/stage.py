@@ -20,6 +20,7 @@ from ledger.store import Ledger, NewEntry
 from perception.condition_rules import ConditionHistory
 from perception.contracts import CONDITION_KINDS, Signal
 from perception.diff import diff_snapshots
+from perception.increments import apply_increment
 from perception.normalize import NormalizedSnapshot, normalize
 from perception.signal_store import SignalStore
 from perception.signals import detect_signals, signals_from_changes
@@ -90,7 +91,11 @@ def normalize_new_snapshots(raw_store: LocalObjectStore, normalized_store: Norma
     for pulled_at in raw_store.list_snapshots(tenant, source):
         if pulled_at in done or (day is not None and pulled_at.date() != day):
             continue
-        ns = normalize(raw_store.read_snapshot(tenant, source, pulled_at))
+        raw = raw_store.read_snapshot(tenant, source, pulled_at)
+        ns = normalize(raw)
+        if not raw.complete:  # an incremental pull: upsert it onto the state before it
+            before = [at for at in normalized_store.list(tenant) if at < pulled_at]
+            ns = apply_increment(normalized_store.read(tenant, before[-1]) if before else None, ns)
         normalized_store.write(ns)
         reasons = Counter(f"{row['object']}: {row['reason']}" for row in ns.quarantine.iter_rows(named=True))
         preview = [f"- `{tenant}` {row['object']} `{row['entity_id']}`: {row['reason']}"
