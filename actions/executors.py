@@ -9,34 +9,36 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from actions.briefs import write_brief
+from actions.compensate import Compensator
 from actions.contracts import ActionResult, ActionStatus
 from actions.crm import CrmWriter
+from actions.effects import ActionEffects
 from actions.errors import (
     ActionInFlightError,
     ApprovalExpiredError,
+    NotCompensableError,
     NotExecutableError,
     ProposalNotFoundError,
 )
+from actions.notify import Notifier
 from actions.records import Claim
 from actions.status import ProposalStatus
 from actions.store import OperationalStore
-from decisioning.contracts import ActionType, Proposal
 from ledger.store import Ledger
 
 EXECUTOR_ACTOR = "revloop.executor"
-Effect = tuple[dict[str, str], dict[str, Any], dict[str, Any]]  # external ids, before, after
 
 
 class ActionExecutor:
     def __init__(self, store: OperationalStore, ledger: Ledger, crm: CrmWriter, artifacts_dir: Path,
                  clock: Callable[[], datetime] | None = None, *,
-                 claim_lease: timedelta = timedelta(minutes=5), poll_seconds: float = 0.05) -> None:
+                 claim_lease: timedelta = timedelta(minutes=5), poll_seconds: float = 0.05,
+                 notifiers: Sequence[Notifier] = ()) -> None:
         self.store = store
         self.ledger = ledger
         self.crm = crm
@@ -45,6 +47,8 @@ class ActionExecutor:
         self.claim_lease = claim_lease
         self.poll_seconds = poll_seconds
         self.executor_id = "exec-" + uuid.uuid4().hex[:12]
+        self.effects = ActionEffects(crm, store, artifacts_dir, notifiers, self.clock)
+        self.compensator = Compensator(store, ledger, crm, artifacts_dir, self.clock, claim_lease)
 
     def execute_ready(self, tenant: str | None = None) -> list[ActionResult]:
         """Run every ready proposal once; those another executor is running right now are skipped."""
@@ -65,6 +69,16 @@ class ActionExecutor:
         if result is None:
             raise ActionInFlightError(f"proposal {proposal_id} is being executed elsewhere")
         return result
+
+    def compensate(self, tenant: str, proposal_id: str) -> ActionResult:
+        """Undo the proposal's executed action where possible (once; a repeat returns the stored undo)."""
+        stored = self.store.get(proposal_id)
+        if stored is None or stored.tenant != tenant:
+            raise ProposalNotFoundError(f"no proposal {proposal_id} in tenant {tenant}")
+        if stored.result is None:
+            raise NotCompensableError(f"proposal {proposal_id} is {stored.status.value}: nothing ran, so "
+                                      "there is nothing to undo")
+        return self.compensator.compensate(stored.proposal, stored.result)
 
     def publish_pending(self) -> int:
         """Append ledger entries for results stored by an executor that died before appending them."""
@@ -123,7 +137,7 @@ class ActionExecutor:
             "authorized_by": claim.authorized_by,
         }
         try:
-            external_ids, before, after = self._dispatch(claim)
+            external_ids, before, after = self.effects.run(claim.proposal, claim.key, claim.record_version)
             result = ActionResult(status=ActionStatus.succeeded, external_ids=external_ids,
                                   before=before, after=after, executed_at=self.clock(), **fields)
         except Exception as exc:  # recorded as a failed result and ledgered, never retried blindly
@@ -138,60 +152,3 @@ class ActionExecutor:
         kind = "action.completed" if result.status is ActionStatus.succeeded else "action.failed"
         self.ledger.append(result.tenant, kind, EXECUTOR_ACTOR, result.model_dump(mode="json"))
         self.store.mark_published(result.idempotency_key)
-
-    def _dispatch(self, claim: Claim) -> Effect:
-        proposal, key = claim.proposal, claim.key
-        args = proposal.arguments
-        if proposal.action_type is ActionType.crm_create_task:
-            out = self.crm.create_task(
-                proposal.tenant, account_id=str(args.get("account_id") or proposal.account_id),
-                subject=str(_required(args, "subject")),
-                body=str(args.get("body") or args.get("description") or ""),
-                due_date=_due_date(proposal), owner=args.get("owner"), idempotency_key=key)
-            return {"task_id": out.external_id}, dict(out.before or {}), dict(out.after or {})
-        if proposal.action_type is ActionType.crm_update_field:
-            out = self.crm.update_field(
-                proposal.tenant, object=str(_required(args, "object")),
-                record_id=str(_required(args, "record_id")), field=str(_required(args, "field")),
-                value=args.get("value"), idempotency_key=key, expected_version=claim.record_version)
-            return {"record_id": out.external_id}, dict(out.before or {}), dict(out.after or {})
-        if proposal.action_type is ActionType.notify_owner:
-            return self._notify(proposal, key)
-        if proposal.action_type is ActionType.draft_meeting_brief:
-            path = write_brief(self.artifacts_dir, proposal)
-            relative = str(path.relative_to(self.artifacts_dir))
-            return {"artifact": relative}, {}, {"path": relative, "bytes": path.stat().st_size}
-        raise ValueError(f"no executor for action type {proposal.action_type}")
-
-    def _notify(self, proposal: Proposal, key: str) -> Effect:
-        args = proposal.arguments
-        recipient = args.get("recipient") or args.get("owner")
-        if not recipient:
-            account = self.crm.get_record(proposal.tenant, "accounts", proposal.account_id) or {}
-            recipient = account.get("owner_email") or account.get("owner")
-        if not recipient:
-            raise ValueError(f"notify.owner for account {proposal.account_id}: no recipient in the "
-                             "arguments and the account has no owner in the CRM")
-        message = self.store.add_outbox(
-            proposal.tenant, key, proposal.proposal_id, channel="outbox", recipient=str(recipient),
-            subject=str(args.get("subject") or f"revloop: account {proposal.account_id}"),
-            body=str(_required(args, "message", "body", "text")), now=self.clock())
-        return ({"outbox_message_id": str(message.message_id)}, {},
-                {"recipient": message.recipient, "subject": message.subject})
-
-
-def _due_date(proposal: Proposal) -> str | None:
-    """Due dates count from the proposal, not the execution, so a retry asks for the same date."""
-    args = proposal.arguments
-    if args.get("due_date"):
-        return str(args["due_date"])
-    if args.get("due_in_days") is None:
-        return None
-    return (proposal.created_at.date() + timedelta(days=int(args["due_in_days"]))).isoformat()
-
-
-def _required(args: dict[str, Any], *names: str) -> Any:
-    for name in names:
-        if args.get(name) not in (None, ""):
-            return args[name]
-    raise ValueError(f"argument {' or '.join(repr(n) for n in names)} is required; got {sorted(args)}")

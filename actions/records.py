@@ -18,6 +18,7 @@ from actions.status import EXECUTABLE, ProposalStatus, idempotency_key
 from actions.tables import (
     TABLES,
     action_results,
+    compensations,
     parse_ts,
     policy_decisions,
     proposals,
@@ -114,6 +115,43 @@ class ActionRecords:
                 proposals.c.version == held.proposal_version).values(
                 status=status.value, updated_at=ts(result.executed_at)))
         return result
+
+    # --- compensation (undo of a finished action, once per action) -------------------------------
+
+    def claim_compensation(self, result: ActionResult, now: datetime,
+                           lease: timedelta) -> tuple[str, ActionResult | None]:
+        """("claimed", None) to undo now; ("busy", None) while another undo runs; ("done", stored)."""
+        with self.engine.begin() as conn:
+            lock_key(conn, proposal_lock(result.proposal_id))
+            held = conn.execute(select(compensations).where(
+                compensations.c.idempotency_key == result.idempotency_key)).first()
+            if held is not None and held.state != "claimed":
+                return "done", ActionResult.model_validate_json(held.body)
+            if held is not None and held.claimed_until > ts(now):
+                return "busy", None
+            if held is None:
+                conn.execute(insert(compensations).values(
+                    idempotency_key=result.idempotency_key, tenant=result.tenant,
+                    proposal_id=result.proposal_id, state="claimed", claimed_until=ts(now + lease)))
+            else:
+                conn.execute(update(compensations).where(
+                    compensations.c.idempotency_key == result.idempotency_key,
+                ).values(claimed_until=ts(now + lease)))
+        return "claimed", None
+
+    def complete_compensation(self, original: ActionResult, undo: ActionResult) -> ActionResult:
+        """Store the undo's result; a succeeded undo marks the proposal compensated."""
+        with self.engine.begin() as conn:
+            lock_key(conn, proposal_lock(original.proposal_id))
+            conn.execute(update(compensations).where(
+                compensations.c.idempotency_key == original.idempotency_key,
+            ).values(state=undo.status.value, body=undo.model_dump_json(), completed_at=ts(undo.executed_at)))
+            if undo.status is ActionStatus.succeeded:
+                conn.execute(update(proposals).where(
+                    proposals.c.proposal_id == original.proposal_id,
+                    proposals.c.version == original.proposal_version,
+                ).values(status=ProposalStatus.compensated.value, updated_at=ts(undo.executed_at)))
+        return undo
 
     def action_result(self, key: str) -> ActionResult | None:
         with self.engine.connect() as conn:

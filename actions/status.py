@@ -29,6 +29,7 @@ class ProposalStatus(StrEnum):
     superseded = "superseded"
     info_requested = "info_requested"
     refused = "refused"
+    compensated = "compensated"  # executed, then undone (compensate)
 
 
 EXECUTABLE = frozenset({ProposalStatus.automatic, ProposalStatus.approved})

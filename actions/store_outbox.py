@@ -47,8 +47,9 @@ class OutboxRecords:
         with self.engine.connect() as conn:
             return [outbox_message(row) for row in conn.execute(query)]
 
-    def claim_delivery(self, message_id: int, now: datetime, lease: timedelta) -> OutboxMessage | None:
-        """Take the right to send one message: None when it was sent, failed for good, or is being sent."""
+    def claim_delivery(self, message_id: int, now: datetime, lease: timedelta) -> tuple[bool, OutboxMessage]:
+        """Take the right to send one message: False (and the row) when it was sent, failed for good, or
+        another sender holds an unexpired claim on it."""
         with self.engine.begin() as conn:
             claimed = conn.execute(update(outbox).where(
                 outbox.c.id == message_id,
@@ -56,7 +57,7 @@ class OutboxRecords:
                     (outbox.c.delivery == "sending") & (outbox.c.claimed_until < ts(now))),
             ).values(delivery="sending", claimed_until=ts(now + lease))).rowcount
             row = conn.execute(select(outbox).where(outbox.c.id == message_id)).one()
-        return outbox_message(row) if claimed else None
+        return bool(claimed), outbox_message(row)
 
     def finish_delivery(self, message_id: int, now: datetime, external_id: str | None = None,
                         error: str | None = None) -> OutboxMessage:

@@ -65,7 +65,8 @@ class FakeCrm:
                 return self.by_key[idempotency_key]
             self.mutations += 1
             task_id = f"task-{self.mutations}"
-            after = {"id": task_id, "account_id": account_id, "subject": subject, "owner": owner}
+            after = {"id": task_id, "account_id": account_id, "subject": subject, "owner": owner,
+                     "due_date": due_date}
             self.records[(tenant, "tasks", task_id)] = after
             self.by_key[idempotency_key] = FakeWriteResult(task_id, True, None, after)
             return self.by_key[idempotency_key]
