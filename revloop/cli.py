@@ -12,6 +12,9 @@ import typer
 
 from revloop.commands import demo as demo_commands
 from revloop.commands import ledger as ledger_commands
+from revloop.commands import mcp as mcp_commands
+from revloop.commands import policy as policy_commands
+from revloop.commands import replay as replay_commands
 from revloop.commands import webhooks as webhook_commands
 from revloop.settings import Settings, load_settings
 
@@ -26,6 +29,9 @@ app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(loop_app, name="loop")
 app.add_typer(demo_commands.app, name="demo")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(policy_commands.app, name="policy")
+app.add_typer(replay_commands.app, name="replay")
+app.add_typer(mcp_commands.app, name="mcp")
 
 
 def _settings() -> Settings:
