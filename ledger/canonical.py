@@ -14,6 +14,8 @@ from typing import Any
 from ledger.entry import canonical_json
 
 _MAX_SAFE_INTEGER = 2**53 - 1
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _fast_path_holds(value: Any) -> bool:
@@ -45,10 +47,14 @@ def _fast_path_holds(value: Any) -> bool:
 
 
 def canonical_bytes(value: Any) -> bytes:
+    return canonical_bytes_of(value)[0]
+
+
+def canonical_bytes_of(value: Any) -> tuple[bytes, bool]:
+    """The canonical bytes, and whether ``value`` is plain JSON (so parsing them gives it back)."""
     if _fast_path_holds(value):
         try:
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                              allow_nan=False).encode()
+            return _ENCODER.encode(value).encode(), True
         except UnicodeEncodeError:
             pass  # a lone surrogate: let the RFC 8785 library name the problem
-    return canonical_json(value)
+    return canonical_json(value), False

@@ -53,8 +53,20 @@ class MerkleTree:
 
     def __init__(self, leaf_hashes: Iterable[bytes] = ()) -> None:
         self.levels: list[list[bytes]] = [list(leaf_hashes)]
+        self._complete()
+
+    @classmethod
+    def from_levels(cls, levels: list[list[bytes]]) -> MerkleTree:
+        """A tree from its lower levels, already hashed (``levels[k][i]`` as in the class docstring,
+        e.g. joined from aligned chunks hashed elsewhere); the levels above are computed here."""
+        tree = cls.__new__(cls)
+        tree.levels = levels or [[]]
+        tree._complete()
+        return tree
+
+    def _complete(self) -> None:
         sha256 = hashlib.sha256
-        level = self.levels[0]
+        level = self.levels[-1]
         while len(level) > 1:
             level = [sha256(NODE_PREFIX + left + right).digest()
                      for left, right in zip(level[0::2], level[1::2], strict=False)]

@@ -46,7 +46,7 @@ class CheckpointVerified:
 
 def tenant_tree(ledger: Ledger, tenant: str) -> MerkleTree:
     """Verify the tenant's chain and build its Merkle tree (raises at the first bad entry)."""
-    return MerkleTree.from_data(ledger.leaf_data(tenant))
+    return ledger.verified_tree(tenant)
 
 
 def make_checkpoint(tree: MerkleTree, tenant: str, at: datetime, size: int | None = None) -> Checkpoint:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
     Integer,
     MetaData,
     String,
@@ -25,11 +26,17 @@ from sqlalchemy import (
     update,
 )
 
-from ledger.canonical import canonical_bytes
+from ledger.canonical import canonical_bytes_of
+from ledger.chain import ChainBreak
 from ledger.entry import GENESIS_HASH, LedgerEntry
-from ledger.header import entry_header_bytes
+from ledger.header import entry_header_bytes, plain_header_bytes, plain_text
+from ledger.merkle import MerkleTree
 from ledger.sql import READ_ONLY, make_engine
-from ledger.verify import RowTuple, StoredRow, chain_leaves
+from ledger.verify import LedgerVerificationError, RowTuple, StoredRow, chain_leaves
+from ledger.verify_ranges import PARALLEL_FROM, worker_count
+from ledger.verify_ranges import verified_tree as ranges_tree
+
+_MAX_SAFE_INTEGER = 2**53 - 1
 
 metadata = MetaData()
 
@@ -69,6 +76,44 @@ _ROWS = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t ORDER BY 
 _ROW = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t AND seq = :s ORDER BY id LIMIT 1")
 
 
+def _seal_all(items: Sequence[NewEntry], heads: dict[str, tuple[int, str]],
+              now: str) -> tuple[list[LedgerEntry], list[tuple[Any, ...]]]:
+    """Chain ``items`` onto ``heads`` (updated in place): the entries to return and the rows to insert."""
+    sealed: list[LedgerEntry] = []
+    rows: list[tuple[Any, ...]] = []
+    sha256 = hashlib.sha256
+    validate = LedgerEntry.model_validate
+    # Digests are hex by construction; the rest decides once per batch whether the template holds.
+    template_ok = {tenant: plain_text(tenant + now + prev) and seq + len(items) <= _MAX_SAFE_INTEGER
+                   for tenant, (seq, prev) in heads.items()}
+    plain_names: dict[tuple[str, str], bool] = {}
+    for item in items:
+        tenant, kind, actor = item.tenant, item.kind, item.actor
+        # Canonicalise once: the stored text is exactly the bytes the digest covers. The returned
+        # payload is what a reader parses back: the value itself when it is plain JSON already.
+        payload_bytes, plain = canonical_bytes_of(item.payload)
+        payload_text = payload_bytes.decode()
+        digest = sha256(payload_bytes).hexdigest()
+        seq, prev = heads[tenant]
+        seq += 1
+        names = (kind, actor)
+        if names not in plain_names:
+            plain_names[names] = plain_text(kind + actor)
+        if template_ok[tenant] and plain_names[names]:
+            header = plain_header_bytes(seq, tenant, kind, actor, now, digest, prev)
+        else:
+            header = entry_header_bytes(seq=seq, tenant=tenant, kind=kind, actor=actor, recorded_at=now,
+                                        payload_digest=digest, prev_hash=prev)
+        entry_hash = sha256(header).hexdigest()
+        heads[tenant] = (seq, entry_hash)
+        sealed.append(validate({
+            "seq": seq, "tenant": tenant, "kind": kind, "actor": actor, "recorded_at": now,
+            "payload": item.payload if plain else json.loads(payload_text), "payload_digest": digest,
+            "prev_hash": prev, "entry_hash": entry_hash}))
+        rows.append((tenant, seq, kind, actor, now, payload_text, digest, prev, entry_hash))
+    return sealed, rows
+
+
 @dataclass(frozen=True)
 class NewEntry:
     tenant: str
@@ -105,36 +150,9 @@ class Ledger:
         if not items:
             return []
         now = datetime.now(UTC).isoformat()
-        sealed: list[LedgerEntry] = []
-        sha256 = hashlib.sha256
         with self.engine.begin() as conn:
-            heads: dict[str, tuple[int, str]] = {}
-            for tenant in {item.tenant for item in items}:
-                query = select(ledger_heads.c.seq, ledger_heads.c.entry_hash).where(
-                    ledger_heads.c.tenant == tenant)
-                if conn.dialect.name == "postgresql":
-                    query = query.with_for_update()
-                row = conn.execute(query).first()
-                heads[tenant] = (row.seq, row.entry_hash) if row else (0, GENESIS_HASH)
-            rows = []
-            for item in items:
-                # Canonicalise once: the stored text is exactly the bytes the digest covers, and the
-                # returned payload is their parse (what a reader gets back).
-                payload_bytes = canonical_bytes(item.payload)
-                payload_text = payload_bytes.decode()
-                digest = sha256(payload_bytes).hexdigest()
-                seq, prev = heads[item.tenant]
-                seq += 1
-                header = entry_header_bytes(seq=seq, tenant=item.tenant, kind=item.kind, actor=item.actor,
-                                            recorded_at=now, payload_digest=digest, prev_hash=prev)
-                entry_hash = sha256(header).hexdigest()
-                heads[item.tenant] = (seq, entry_hash)
-                sealed.append(LedgerEntry(
-                    seq=seq, tenant=item.tenant, kind=item.kind, actor=item.actor, recorded_at=now,
-                    payload=json.loads(payload_text), payload_digest=digest, prev_hash=prev,
-                    entry_hash=entry_hash))
-                rows.append((item.tenant, seq, item.kind, item.actor, now, payload_text, digest, prev,
-                             entry_hash))
+            heads = self._read_heads(conn, {item.tenant for item in items})
+            sealed, rows = _seal_all(items, heads, now)
             marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
             conn.exec_driver_sql(
                 "INSERT INTO ledger_entries (tenant, seq, kind, actor, recorded_at, payload, "
@@ -146,6 +164,16 @@ class Ledger:
                     conn.execute(insert(ledger_heads).values(tenant=tenant, seq=seq,
                                                              entry_hash=entry_hash))
         return sealed
+
+    @staticmethod
+    def _read_heads(conn: Connection, tenants: set[str]) -> dict[str, tuple[int, str]]:
+        query = select(ledger_heads.c.tenant, ledger_heads.c.seq, ledger_heads.c.entry_hash).where(
+            ledger_heads.c.tenant.in_(sorted(tenants)))
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        heads = {tenant: (0, GENESIS_HASH) for tenant in tenants}
+        heads.update({row.tenant: (row.seq, row.entry_hash) for row in conn.execute(query)})
+        return heads
 
     def tenants(self) -> list[str]:
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
@@ -188,14 +216,32 @@ class Ledger:
                                        entry_hash=row.entry_hash))
         return out
 
-    def verify(self, tenant: str | None = None) -> VerifyReport:
-        """Verify one tenant's chain or all; raises LedgerVerificationError at the first bad entry."""
+    def verify(self, tenant: str | None = None, workers: int | None = None) -> VerifyReport:
+        """Verify one tenant's chain or all; raises LedgerVerificationError at the first bad entry.
+        Large tenants of a SQLite file are checked by ``workers`` processes (default: one per core)."""
         tenants = [tenant] if tenant else self.tenants()
-        return VerifyReport({t: len(self.leaf_data(t)) for t in tenants})
+        return VerifyReport({t: self.verified_tree(t, workers).size for t in tenants})
+
+    def verified_tree(self, tenant: str, workers: int | None = None) -> MerkleTree:
+        """Verify a tenant's chain and build its Merkle tree (leaf data: each entry hash's 32 bytes).
+        Raises LedgerVerificationError at the first bad entry."""
+        path = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        workers = worker_count() if workers is None else workers
+        if path and path != ":memory:" and workers > 1:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+                max_seq, count = conn.execute(text(
+                    "SELECT coalesce(max(seq), 0), count(*) FROM ledger_entries WHERE tenant = :t"),
+                    {"t": tenant}).one()
+            if count >= PARALLEL_FROM:
+                try:
+                    return ranges_tree(path, tenant, max_seq, GENESIS_HASH, workers)
+                except ChainBreak as exc:
+                    raise LedgerVerificationError(tenant, exc.seq, exc.reason) from None
+        return MerkleTree.from_data(self.leaf_data(tenant))
 
     def leaf_data(self, tenant: str) -> list[bytes]:
-        """Verify a tenant's chain and return its Merkle leaf data: each entry hash as 32 raw bytes, in
-        seq order. Raises LedgerVerificationError at the first bad entry."""
+        """Verify a tenant's chain in this process and return its Merkle leaf data: each entry hash as
+        32 raw bytes, in seq order. Raises LedgerVerificationError at the first bad entry."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             if conn.dialect.name == "sqlite":
                 # Straight from the driver's cursor: a million rows without a Row object each. One

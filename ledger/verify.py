@@ -4,12 +4,15 @@ bad entry."""
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ledger.entry import GENESIS_HASH, payload_digest
+from ledger.chain import ChainBreak, RowTuple, check_payload_value, check_run
+from ledger.entry import GENESIS_HASH
 from ledger.header import entry_header_bytes
+
+__all__ = ["LedgerVerificationError", "RowTuple", "StoredRow", "chain_leaves", "verify_chain",
+           "verify_entry"]
 
 
 class LedgerVerificationError(Exception):
@@ -35,11 +38,6 @@ class StoredRow:
     entry_hash: str
 
 
-# A stored row as a plain tuple, in StoredRow's field order: the fast path reads these straight from
-# the database cursor.
-RowTuple = tuple[int, str, str, str, str, str, str, str, str]
-
-
 def verify_chain(tenant: str, rows: Iterable[StoredRow]) -> int:
     """Check one tenant's rows in seq order; returns how many were verified."""
     return len(chain_leaves(tenant, ((r.seq, r.tenant, r.kind, r.actor, r.recorded_at, r.payload_json,
@@ -49,39 +47,17 @@ def verify_chain(tenant: str, rows: Iterable[StoredRow]) -> int:
 def chain_leaves(tenant: str, rows: Iterable[RowTuple]) -> list[bytes]:
     """Check one tenant's rows in seq order and return each entry hash as 32 raw bytes: the Merkle
     leaf data of the tenant's tree, in leaf order."""
-    sha256 = hashlib.sha256
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    leaves: list[bytes] = []
-    for seq, row_tenant, kind, actor, recorded_at, payload_json, digest, prev, stored_hash in rows:
-        if row_tenant != tenant:
-            raise LedgerVerificationError(tenant, seq, f"row belongs to tenant {row_tenant!r}")
-        if seq != expected_seq:
-            raise LedgerVerificationError(
-                tenant, expected_seq, f"sequence gap: expected seq {expected_seq}, found {seq}")
-        # The store writes the canonical bytes it hashed, so hashing the stored text is enough;
-        # only a mismatch pays for parsing and re-canonicalising.
-        if sha256(payload_json.encode()).hexdigest() != digest:
-            _check_payload_value(tenant, seq, payload_json, digest)
-        if prev != expected_prev:
-            raise LedgerVerificationError(tenant, seq, "prev_hash does not link to the entry before")
-        header = entry_header_bytes(seq=seq, tenant=row_tenant, kind=kind, actor=actor,
-                                    recorded_at=recorded_at, payload_digest=digest, prev_hash=prev)
-        if sha256(header).hexdigest() != stored_hash:
-            raise LedgerVerificationError(tenant, seq, "entry_hash does not match the entry")
-        leaves.append(bytes.fromhex(stored_hash))
-        expected_prev = stored_hash
-        expected_seq += 1
-    return leaves
+    try:
+        return check_run(tenant, rows, 1, GENESIS_HASH)
+    except ChainBreak as exc:
+        raise LedgerVerificationError(tenant, exc.seq, exc.reason) from None
 
 
 def _check_payload_value(tenant: str, seq: int, payload_json: str, digest: str) -> None:
     try:
-        payload = json.loads(payload_json)
-    except ValueError as exc:
-        raise LedgerVerificationError(tenant, seq, f"payload is not JSON ({exc})") from exc
-    if payload_digest(payload) != digest:
-        raise LedgerVerificationError(tenant, seq, "payload does not match its digest")
+        check_payload_value(seq, payload_json, digest)
+    except ChainBreak as exc:
+        raise LedgerVerificationError(tenant, exc.seq, exc.reason) from None
 
 
 def verify_entry(row: StoredRow) -> None:
