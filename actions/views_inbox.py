@@ -37,6 +37,15 @@ class SlaTimer:
             return f"overdue by {duration(-self.remaining)}"
         return f"{duration(self.remaining)} left"
 
+    @property
+    def mark(self) -> str:
+        """What the inbox shows: words, not only colour, for each state."""
+        if self.state is SlaState.overdue:
+            return f"OVERDUE by {duration(-self.remaining)}"
+        if self.state is SlaState.due_soon:
+            return f"Due soon: {self.label}"
+        return self.label
+
 
 class UnknownFilterError(ValueError):
     pass

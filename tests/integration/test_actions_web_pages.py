@@ -42,10 +42,10 @@ def test_inbox_marks_overdue_proposals_and_sorts_them_first(env: ReviewEnv) -> N
     page = client.get("/review").text
     assert "3d left" in page and "OVERDUE" not in page
     env.loop.clock.advance(timedelta(hours=60))
-    assert "Due soon — 12h left" in client.get("/review").text
+    assert "Due soon: 12h left" in client.get("/review").text
     env.loop.clock.advance(timedelta(hours=14))
     page = client.get("/review").text
-    assert 'class="overdue"' in page and "OVERDUE — overdue by 2h" in page
+    assert 'class="overdue"' in page and "OVERDUE by 2h" in page
     assert sorted(_listed(client.get("/review?sla=overdue").text)) == ["p-task", "p-update"]
     assert _listed(client.get("/review?sla=on_time").text) == []
 
