@@ -76,6 +76,23 @@ def action_catalog() -> str:
     return "\n".join(lines)
 
 
+# Digits and symbols written for letters ("1gn0re prev10us"): read again with letters back in place.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+
+
+def _instructions(text: str) -> list[str]:
+    found = instruction_findings(text)
+    return found or [f"{f} (in digits for letters)" for f in instruction_findings(text.translate(_LEET))]
+
+
+def _screen(arguments: dict[str, Any], untrusted: dict[str, list[str]]) -> dict[str, list[str]]:
+    held = screen_arguments(arguments, untrusted)
+    for where, text in texts_in(arguments):
+        if where not in held and (found := _instructions(text)):
+            held[where] = found
+    return held
+
+
 # Arguments that name people: the model may only name people it was shown (the owner, the contacts).
 PERSON_ARGUMENTS = ("recipient", "owner", "exec_sponsor", "attendees")
 _NAME_FIELDS = ("name", "title")
@@ -97,7 +114,7 @@ class KnownEvidence:
     def distrust(self, value: Any) -> None:
         for where, text in texts_in(value):
             is_name = where.rsplit(".", 1)[-1] in _NAME_FIELDS
-            if found := name_findings(text) if is_name else instruction_findings(text):
+            if found := name_findings(text) if is_name else _instructions(text):
                 self.untrusted[text] = found
 
     def learn(self, tool: str, result: dict[str, Any]) -> None:
@@ -195,7 +212,7 @@ def check_submission(raw: Any, known: KnownEvidence) -> AcceptedSubmission:
         raise SubmissionError(problems)
     floor = ACTION_RISK_FLOOR[submission.action_type]
     tier = max(submission.risk_tier or floor, floor, key=_TIER_ORDER.index)
-    held = screen_arguments(arguments, known.untrusted)
+    held = _screen(arguments, known.untrusted)
     if held:  # CRM text that reads like instructions never runs unreviewed (L1 is never automatic)
         tier = max(tier, RiskTier.L1, key=_TIER_ORDER.index)
     return AcceptedSubmission(submission, arguments, citations, sorted(set(answered)), tier, held)
