@@ -11,6 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from actions.auth import Reviewer
 from actions.errors import ActionsError, InvalidArgumentsError
+from actions.status import StoredProposal
 from actions.views import UnknownStatusError, detail_json, evidence_items, status_filter, summary_json
 from actions.views_crm import crm_changes
 from actions.views_inbox import UnknownFilterError, inbox_rows, parse_older_than, parse_sla
@@ -59,6 +60,24 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
         except (ValueError, ValidationError) as exc:
             fields = ", ".join(model.model_fields)
             return error(422, "invalid_request", f"expected a JSON object with {{{fields}}}: {exc}")
+
+    async def write(request: Request, proposal_id: str, model: type[BaseModel],
+                    verb: str | None) -> tuple[Reviewer, StoredProposal, Any] | JSONResponse:
+        """Authenticated (CSRF for cookies), a valid body, the proposal in one of the caller's tenants,
+        and the role to ``verb`` proposals (None: the endpoint checks the role itself)."""
+        reviewer = authenticated(request, writes=True)
+        if isinstance(reviewer, JSONResponse):
+            return reviewer
+        body = await body_of(request, model)
+        if isinstance(body, JSONResponse):
+            return body
+        try:
+            stored = web.load(reviewer, proposal_id)
+        except ActionsError as exc:
+            return _typed(exc)
+        if verb is not None and not reviewer.may_decide():
+            return error(403, "forbidden_role", refuse_role(reviewer, verb))
+        return reviewer, stored, body
 
     @router.get("/token", summary="A bearer token for the logged-in local user (session cookie required)")
     def token(request: Request) -> JSONResponse:
@@ -124,17 +143,14 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
     @router.post("/proposals/{proposal_id}/decisions", status_code=201, openapi_extra=DECISION_BODY,
                  summary="Approve or reject a proposal awaiting review (once, bound to its digest)")
     async def decide(proposal_id: str, request: Request) -> JSONResponse:
-        reviewer = authenticated(request, writes=True)
-        if isinstance(reviewer, JSONResponse):
-            return reviewer
-        body = await body_of(request, DecisionRequest)
-        if isinstance(body, JSONResponse):
-            return body
+        got = await write(request, proposal_id, DecisionRequest, None)
+        if isinstance(got, JSONResponse):
+            return got
+        reviewer, stored, body = got
+        refusal = refuse_decision(reviewer, stored, body.verdict)
+        if refusal:
+            return error(403, "forbidden_role", refusal)
         try:
-            stored = web.load(reviewer, proposal_id)
-            refusal = refuse_decision(reviewer, stored, body.verdict)
-            if refusal:
-                return error(403, "forbidden_role", refusal)
             decision = web.review.decide(stored.tenant, proposal_id, body.verdict, reviewer.username,
                                          body.rationale, body.arguments_digest, body.record_version)
         except ActionsError as exc:
@@ -144,19 +160,14 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
     @router.post("/proposals/{proposal_id}/edits", status_code=201, openapi_extra=EDIT_BODY,
                  summary="Edit the arguments: a new version that goes through policy again")
     async def edit(proposal_id: str, request: Request) -> JSONResponse:
-        reviewer = authenticated(request, writes=True)
-        if isinstance(reviewer, JSONResponse):
-            return reviewer
-        body = await body_of(request, EditRequest)
-        if isinstance(body, JSONResponse):
-            return body
+        got = await write(request, proposal_id, EditRequest, "edit")
+        if isinstance(got, JSONResponse):
+            return got
+        reviewer, stored, body = got
+        if body.arguments_digest != stored.proposal.arguments_digest:
+            return error(409, "arguments_digest_mismatch", f"proposal {proposal_id} changed since you "
+                         "loaded it: fetch the newest version and edit that")
         try:
-            stored = web.load(reviewer, proposal_id)
-            if not reviewer.may_decide():
-                return error(403, "forbidden_role", refuse_role(reviewer, "edit"))
-            if body.arguments_digest != stored.proposal.arguments_digest:
-                return error(409, "arguments_digest_mismatch", f"proposal {proposal_id} changed since you "
-                             "loaded it: fetch the newest version and edit that")
             edited = web.review.edit(stored.tenant, proposal_id, reviewer.username, body.arguments,
                                      body.rationale)
         except InvalidArgumentsError as exc:
@@ -171,16 +182,11 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
     @router.post("/proposals/{proposal_id}/info-requests", status_code=201, openapi_extra=INFO_BODY,
                  summary="Ask a question before deciding; the proposal waits for the answer")
     async def request_info(proposal_id: str, request: Request) -> JSONResponse:
-        reviewer = authenticated(request, writes=True)
-        if isinstance(reviewer, JSONResponse):
-            return reviewer
-        body = await body_of(request, InfoRequestBody)
-        if isinstance(body, JSONResponse):
-            return body
+        got = await write(request, proposal_id, InfoRequestBody, "ask for information on")
+        if isinstance(got, JSONResponse):
+            return got
+        reviewer, stored, body = got
         try:
-            stored = web.load(reviewer, proposal_id)
-            if not reviewer.may_decide():
-                return error(403, "forbidden_role", refuse_role(reviewer, "ask for information on"))
             web.review.request_info(stored.tenant, proposal_id, reviewer.username, body.question)
         except ActionsError as exc:
             return _typed(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -21,6 +22,13 @@ from actions.web_context import ReviewWeb
 from decisioning.actions import ArgumentValidationError, validate_arguments
 
 EDITABLE_HERE = {ProposalStatus.needs_approval, ProposalStatus.info_requested}
+
+
+class Posted(NamedTuple):
+    reviewer: Reviewer
+    stored: StoredProposal
+    form: FormData
+    back: str
 
 
 def build_detail_routes(web: ReviewWeb) -> APIRouter:
@@ -57,12 +65,21 @@ def build_detail_routes(web: ReviewWeb) -> APIRouter:
         except ActionsError as exc:
             return web.render_error(request, reviewer, 404, "Not found", exc.message)
 
-    async def form_of(request: Request, reviewer: Reviewer, back: str) -> FormData | Response:
+    async def posted(request: Request, proposal_id: str, verb: str | None) -> Posted | Response:
+        """Signed-in reviewer of the proposal's tenant, a genuine form (CSRF), and the role to ``verb``
+        proposals (None: the route checks the role itself)."""
+        found = guarded(request, proposal_id)
+        if isinstance(found, Response):
+            return found
+        reviewer, stored = found
+        back = f"/review/{quote(proposal_id, safe='')}"
         form = await request.form()
         if not web.auth.check_csrf(reviewer, str(form.get("csrf_token") or "")):
             return web.redirect_with_flash(back, "The form was stale or forged (CSRF check failed): "
                                            "reload the page and try again.", "error")
-        return form
+        if verb is not None and not reviewer.may_decide():
+            return web.render_error(request, reviewer, 403, "Not allowed", refuse_role(reviewer, verb))
+        return Posted(reviewer, stored, form, back)
 
     @router.get("/review/{proposal_id}", response_class=HTMLResponse)
     def detail(proposal_id: str, request: Request) -> Response:
@@ -73,14 +90,10 @@ def build_detail_routes(web: ReviewWeb) -> APIRouter:
 
     @router.post("/review/{proposal_id}/decision")
     async def decision(proposal_id: str, request: Request) -> Response:
-        found = guarded(request, proposal_id)
-        if isinstance(found, Response):
-            return found
-        reviewer, stored = found
-        back = f"/review/{quote(proposal_id, safe='')}"
-        form = await form_of(request, reviewer, back)
-        if isinstance(form, Response):
-            return form
+        got = await posted(request, proposal_id, None)
+        if isinstance(got, Response):
+            return got
+        reviewer, stored, form, back = got
         try:
             verdict = ReviewVerdict(str(form.get("verdict") or ""))
         except ValueError:
@@ -101,16 +114,10 @@ def build_detail_routes(web: ReviewWeb) -> APIRouter:
 
     @router.post("/review/{proposal_id}/edit")
     async def edit(proposal_id: str, request: Request) -> Response:
-        found = guarded(request, proposal_id)
-        if isinstance(found, Response):
-            return found
-        reviewer, stored = found
-        back = f"/review/{quote(proposal_id, safe='')}"
-        form = await form_of(request, reviewer, back)
-        if isinstance(form, Response):
-            return form
-        if not reviewer.may_decide():
-            return web.render_error(request, reviewer, 403, "Not allowed", refuse_role(reviewer, "edit"))
+        got = await posted(request, proposal_id, "edit")
+        if isinstance(got, Response):
+            return got
+        reviewer, stored, form, back = got
         if str(form.get("arguments_digest") or "") != stored.proposal.arguments_digest:
             return web.redirect_with_flash(back, "The proposal changed since you opened it: review the "
                                            "newest version and edit again.", "error")
@@ -139,17 +146,10 @@ def build_detail_routes(web: ReviewWeb) -> APIRouter:
 
     @router.post("/review/{proposal_id}/info-request")
     async def info_request(proposal_id: str, request: Request) -> Response:
-        found = guarded(request, proposal_id)
-        if isinstance(found, Response):
-            return found
-        reviewer, stored = found
-        back = f"/review/{quote(proposal_id, safe='')}"
-        form = await form_of(request, reviewer, back)
-        if isinstance(form, Response):
-            return form
-        if not reviewer.may_decide():
-            return web.render_error(request, reviewer, 403, "Not allowed",
-                                    refuse_role(reviewer, "ask for information on"))
+        got = await posted(request, proposal_id, "ask for information on")
+        if isinstance(got, Response):
+            return got
+        reviewer, stored, form, back = got
         try:
             web.review.request_info(stored.tenant, proposal_id, reviewer.username,
                                     str(form.get("question") or ""))

@@ -13,26 +13,18 @@ from actions.auth import ReviewerAuth
 from actions.status import ProposalStatus
 from actions.web import build_review_router
 from decisioning.contracts import ActionType, Citation, PolicyOutcome
-from perception.contracts import Evidence, Severity, Signal, SignalKind
-from tests.integration.test_actions_support import T0, Loop, make_proposal
+from tests.integration.test_actions_support import Loop, make_proposal
+from tests.integration.test_actions_web_support import review_signal
 
 SECRET = "test-secret-" + "x" * 40
 CANARY = "GLOBEX-CANARY-7731"
 
 
-def _signal(tenant: str, narrative: str) -> Signal:
-    return Signal(tenant=tenant, account_id="acc-1", entity_type="account", entity_id="acc-1",
-                  kind=SignalKind.usage_drop, severity=Severity.high,
-                  evidence=[Evidence(object="usage", entity_id="acc-1", field="active_users",
-                                     before=120, after=41, note="30-day average")],
-                  observed_at=T0, source="demo", dedupe_key=f"{tenant}-usage", narrative=narrative)
-
-
 class Env:
     def __init__(self, tmp_path: Path) -> None:
         self.loop = Loop(tmp_path)
-        acme_signal = _signal("acme", "Active users fell from 120 to 41")
-        globex_signal = _signal("globex", f"secret globex narrative {CANARY}")
+        acme_signal = review_signal("acme", "Active users fell from 120 to 41")
+        globex_signal = review_signal("globex", f"secret globex narrative {CANARY}")
         self.signals = {acme_signal.signal_id: acme_signal, globex_signal.signal_id: globex_signal}
         self.loop.crm.put("acme", "opportunities", "opp-9", stage="negotiation", amount=50000)
         evidence = [Citation(kind="signal", ref=acme_signal.signal_id),
