@@ -38,9 +38,9 @@ def classify_pending_proposals(store: OperationalStore, engine: PolicyEvaluator,
         decision = evaluation.decision
         if not store.record_policy(decision):
             continue
-        controls.charge(decision, proposal)
         ledger.append(proposal.tenant, POLICY_DECIDED, POLICY_ACTOR, policy_decided_payload(
             proposal, evaluation))
+        controls.charge(decision, proposal)
         recorded.append(decision)
     return recorded
 
