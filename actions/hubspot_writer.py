@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from actions.crm import CrmConflictError
+from actions.errors import IdempotencyConflictError
 from connectors.hubspot.api import HubSpotApi, HubSpotRequestFailed, Json
 from connectors.hubspot.connector import _instant
 
@@ -138,7 +139,7 @@ class HubSpotCrmWriter:
         wanted = [*properties, self.idempotency_property]
         existing = api.find_by(kind, self.idempotency_property, key, wanted)
         if existing is not None:
-            return HubSpotWrite(str(existing["id"]), False, {}, _flat(kind, existing))
+            return _repeat(kind, existing, properties, key)
         body = {"properties": {**properties, self.idempotency_property: key}, "associations": [{
             "to": {"id": account_id},
             "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": association}]}]}
@@ -151,8 +152,19 @@ class HubSpotCrmWriter:
             existing = api.find_by(kind, self.idempotency_property, key, wanted)
             if existing is None:
                 raise
-            return HubSpotWrite(str(existing["id"]), False, {}, _flat(kind, existing))
+            return _repeat(kind, existing, properties, key)
         return HubSpotWrite(str(created["id"]), True, {}, _flat(kind, created))
+
+
+def _repeat(kind: str, existing: Json, properties: Json, key: str) -> HubSpotWrite:
+    """The record an earlier attempt created under ``key``, if it holds what this request asks for."""
+    held = existing.get("properties") or {}
+    differs = sorted(p for p, v in properties.items() if p != "hs_timestamp" and p in held and held[p] != v)
+    if differs:
+        raise IdempotencyConflictError(
+            f"idempotency key {key!r} already created {kind} {existing.get('id')} with other values "
+            f"({', '.join(differs)}); use a new key for a new write")
+    return HubSpotWrite(str(existing["id"]), False, {}, _flat(kind, existing))
 
 
 def _object(name: str) -> str:

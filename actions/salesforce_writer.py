@@ -16,6 +16,7 @@ from email.utils import format_datetime
 from typing import Any
 
 from actions.crm import CrmConflictError
+from actions.errors import IdempotencyConflictError
 from connectors.salesforce.api import Json, SalesforceApi, SalesforceRequestFailed
 
 SOBJECTS = {"accounts": "Account", "opportunities": "Opportunity", "contacts": "Contact", "tasks": "Task"}
@@ -106,6 +107,15 @@ class SalesforceCrmWriter:
         if owner and owner.startswith("005"):
             data["OwnerId"] = owner  # a User id; an email address stays in the description
         api = self._api(tenant)
+        existing = self._by_key(api, idempotency_key)
+        if existing is not None:
+            differs = sorted(k for k, v in data.items() if k in existing and existing[k] != v)
+            if differs:
+                raise IdempotencyConflictError(
+                    f"idempotency key {idempotency_key!r} already created Task {existing['Id']} with other "
+                    f"values ({', '.join(differs)}); use a new key for a new write")
+            return SalesforceWrite(str(existing["Id"]), False, {}, _flat("Task", existing))
+        # The upsert still guards a concurrent create: the External ID is unique, so both land on one Task.
         answer = api.upsert("Task", self.idempotency_field, idempotency_key, data)
         created = answer.get("status") == 201 or answer.get("created") is True
         task_id = answer.get("id")
@@ -113,6 +123,14 @@ class SalesforceCrmWriter:
             task_id = api.get_by_external_id("Task", self.idempotency_field, idempotency_key)["Id"]
         after = {**data, "id": str(task_id), self.idempotency_field: idempotency_key}
         return SalesforceWrite(str(task_id), created, {}, after)
+
+    def _by_key(self, api: SalesforceWriteApi, key: str) -> Json | None:
+        try:
+            return api.get_by_external_id("Task", self.idempotency_field, key)
+        except SalesforceRequestFailed as error:
+            if error.status == 404:
+                return None
+            raise
 
     def close_task(self, tenant: str, task_id: str, idempotency_key: str) -> SalesforceWrite:
         """Compensation of a created task: set it Completed."""

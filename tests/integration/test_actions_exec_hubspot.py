@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import pytest
 
 from actions.crm import CrmConflictError
+from actions.errors import IdempotencyConflictError
 from actions.executors import ActionExecutor
 from actions.hubspot_writer import HubSpotCrmWriter, HubSpotWriteApi
 from connectors.credentials import HubSpotCredentials
@@ -131,6 +132,14 @@ def test_create_task_is_associated_with_the_company_and_idempotent(hub: Any) -> 
     assert task["properties"]["hs_timestamp"].startswith("2025-03-04")
     assert task["associations"] == [{"to": {"id": "501"}, "types": [
         {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 192}]}]
+
+
+def test_the_same_key_with_other_values_is_refused(hub: Any) -> None:
+    state, writer, _ = hub
+    writer.create_task("acme", "501", "Call the champion", "", None, None, "k-9")
+    with pytest.raises(IdempotencyConflictError, match="hs_task_subject"):
+        writer.create_task("acme", "501", "Mark the deal won", "", None, None, "k-9")
+    assert state.mutations == 1 and IdempotencyConflictError.http_status == 422
 
 
 def test_a_note_is_created_once_on_the_company(hub: Any) -> None:

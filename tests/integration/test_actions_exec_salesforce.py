@@ -14,6 +14,7 @@ import requests
 from requests.adapters import BaseAdapter
 
 from actions.crm import CrmConflictError
+from actions.errors import IdempotencyConflictError
 from actions.salesforce_writer import SalesforceCrmWriter, SalesforceWriteApi
 from connectors.credentials import SalesforceCredentials
 from connectors.retry import RetryPolicy
@@ -116,6 +117,14 @@ def test_task_create_is_an_upsert_on_the_idempotency_external_id(org: Any) -> No
     assert task[EXT] == "k-1" and task["WhatId"] == "001A0" and task["ActivityDate"] == "2025-03-04"
     assert f"PATCH {BASE}Task/{EXT}/k-1" in fake.requests_seen
     assert len(fake.records["Task"]) == 1
+
+
+def test_the_same_key_with_other_values_is_refused(org: Any) -> None:
+    fake, writer, _ = org
+    writer.create_task("acme", "001A0", "Call the champion", "", None, None, "k-9")
+    with pytest.raises(IdempotencyConflictError, match="Subject"):
+        writer.create_task("acme", "001A0", "Mark the deal won", "", None, None, "k-9")
+    assert fake.mutations == 1 and fake.records["Task"]["00T001"]["Subject"] == "Call the champion"
 
 
 def test_upsert_is_retried_on_429_and_5xx(org: Any) -> None:
