@@ -37,12 +37,17 @@ class GraphWriter:
         self._pending: list[GraphTraversal] = []
         self.requests = 0
 
-    def add_vertex(self, key: str, label: str, props: Props) -> None:
-        """Create the vertex with ``props`` unless a vertex with ``key`` exists (then nothing changes)."""
+    def add_vertex(self, key: str, label: str, props: Props, known_absent: bool = False) -> None:
+        """Create the vertex with ``props`` unless a vertex with ``key`` exists (then nothing changes).
+
+        ``known_absent``: the caller read, under the write lock it still holds, that no such vertex
+        exists (gremlite's BEGIN IMMEDIATE sync), so the existence check is skipped."""
         created = __.addV(label).property(self._new, "key", key).property(self._new, "tenant", self._tenant)
         for name, value in props.items():
             created = created.property(self._new, name, value)
-        self._write(__.V().has("key", key).fold().coalesce(__.unfold(), created))
+        # The tenant vertex is created by every batch's anchor (flush), so it is always checked.
+        unchecked = known_absent and key != tenant_key(self._tenant)
+        self._write(created if unchecked else __.V().has("key", key).fold().coalesce(__.unfold(), created))
 
     def update_vertex(self, key: str, changed: Props, cleared: Iterable[str] = ()) -> None:
         t = __.V().has("key", key)
@@ -56,16 +61,18 @@ class GraphWriter:
     def drop_vertex(self, key: str) -> None:
         self._write(__.V().has("key", key).drop())
 
-    def add_edge(self, edge: EdgeKey, props: Props) -> None:
-        """Create the edge unless it exists; nothing happens if either end is missing."""
+    def add_edge(self, edge: EdgeKey, props: Props, known_absent: bool = False) -> None:
+        """Create the edge unless it exists; nothing happens if either end is missing.
+        ``known_absent`` as for :meth:`add_vertex`."""
         label, out_key, in_key = edge
         mark = f"in{len(self._pending)}"
-        # Checked from the out side: out vertices have few edges here, in vertices (a product every
-        # account uses) may have thousands.
-        t = (
-            __.V().has("key", in_key).as_(mark).V().has("key", out_key)
-            .coalesce(__.outE(label).where(__.inV().as_(mark)), __.addE(label).to(mark))
-        )
+        ends = __.V().has("key", in_key).as_(mark).V().has("key", out_key)
+        if known_absent:
+            t = ends.addE(label).to(mark)
+        else:
+            # Checked from the out side: out vertices have few edges here, in vertices (a product every
+            # account uses) may have thousands.
+            t = ends.coalesce(__.outE(label).where(__.inV().as_(mark)), __.addE(label).to(mark))
         for name, value in props.items():
             t = t.property(name, value)
         self._write(t)

@@ -82,3 +82,23 @@ def test_an_edge_into_another_tenant_is_never_followed(tmp_path: Path) -> None:
         assert canary not in dumped
         assert len(graph.buying_committee("acme", "a1").members) == 3
         assert canary in graph.buying_committee("globex", "a1").model_dump_json()
+
+
+def test_concurrent_syncs_of_one_snapshot_create_nothing_twice(tmp_path: Path) -> None:
+    """Creates skip their existence checks because sync plans under the write lock (BEGIN IMMEDIATE);
+    two writers racing on one file must still end with exactly one copy of everything."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "graph.sqlite"
+    open_gremlite_graph(path).close()  # create the schema once
+
+    def sync() -> int:
+        with open_gremlite_graph(path) as graph:
+            stats = graph.sync_snapshot("acme", base_snapshot())
+            return stats.vertices_upserted
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        created = list(pool.map(lambda _: sync(), range(4)))
+    assert sorted(created) == [0, 0, 0, 17]  # one writer created everything, the others found it
+    with open_gremlite_graph(path) as graph:
+        assert graph.counts("acme") == EXPECTED_BASE_COUNTS
