@@ -1,4 +1,8 @@
-"""Outcome analysis: saved DuckDB queries over the Iceberg tables (Athena runs the same SQL in AWS).
+"""Outcome analysis: saved queries over the Iceberg tables, run by DuckDB locally and Athena in AWS.
+
+The queries are written once, in the SQL both engines accept (Athena's Trino dialect where they
+differ; DuckDB gets the Trino functions it lacks as macros, see ``DUCKDB_MACROS``). Named parameters
+are written ``$name``.
 
 Each table a query names is registered in DuckDB as a view of its pyiceberg scan (DuckDB's own
 iceberg extension is downloaded at run time, which an offline install cannot do). A table never
@@ -19,6 +23,11 @@ from ledger.iceberg import IcebergWarehouse
 from ledger.tables import TABLES
 
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+# Trino functions the saved queries use that DuckDB spells differently.
+DUCKDB_MACROS = (
+    "CREATE MACRO approx_percentile(x, p) AS quantile_cont(x, p)",
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ def run_query(warehouse: IcebergWarehouse, name: str, params: dict[str, Any] | N
     con = duckdb.connect(database=":memory:")
     try:
         con.execute("SET TimeZone = 'UTC'")
+        for macro in DUCKDB_MACROS:
+            con.execute(macro)
         for table in query.tables:
             con.register(table, warehouse.scan(table))
         return con.sql(query.sql, params={p: given.get(p) for p in query.params}).to_arrow_table()

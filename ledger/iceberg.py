@@ -13,23 +13,20 @@ the optional ``pyiceberg-core`` package to compute ``day()`` partitions, which t
 
 from __future__ import annotations
 
-import uuid
-import warnings
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, ValidationException
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression, EqualTo, In
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue, And, BooleanExpression, EqualTo, GreaterThanOrEqual, In
 from pyiceberg.table import Table
-from pyiceberg.transforms import DayTransform, IdentityTransform
 
+from ledger.iceberg_files import commit
 from ledger.tables import TABLES, TableDef, table_def, to_arrow, validate_rows
 
 _COMMIT_ATTEMPTS = 8
@@ -38,6 +35,25 @@ _TABLE_PROPERTIES = {
     # add_files infers a file's partition from its min/max: a truncated tenant bound would not match
     "write.metadata.metrics.column.tenant": "full",
 }
+
+
+WATERMARK_PROPERTY = "revloop.watermarks"
+
+
+def _watermark_properties(watermarks: Mapping[str, str] | None) -> dict[str, str]:
+    if not watermarks:
+        return {}
+    return {WATERMARK_PROPERTY: json.dumps(dict(sorted(watermarks.items())), separators=(",", ":"))}
+
+
+def _evolved(table: Table, definition: TableDef) -> Table:
+    """Add the definition's columns the table lacks (new optional fields of a contract)."""
+    have = {f.name for f in table.schema().fields}
+    if all(f.name in have for f in definition.schema.fields):
+        return table
+    with table.update_schema() as update:
+        update.union_by_name(definition.schema)
+    return table
 
 
 class WarehouseCommitError(RuntimeError):
@@ -91,17 +107,22 @@ class IcebergWarehouse:
             self._namespace_ready = True
         identifier = self._identifier(definition.name)
         try:  # load first: create_table writes a metadata file even when the table already exists
-            return self.catalog.load_table(identifier)
+            table = self.catalog.load_table(identifier)
         except NoSuchTableError:
             return self.catalog.create_table_if_not_exists(
                 identifier, schema=definition.schema, partition_spec=definition.partition_spec,
                 properties=_TABLE_PROPERTIES)
+        return _evolved(table, definition)
 
     def append_new(self, table: str, rows: Sequence[Mapping[str, Any]],
-                   key: tuple[str, ...] | None = None) -> int:
+                   key: tuple[str, ...] | None = None, watermarks: Mapping[str, str] | None = None) -> int:
         """Append the rows whose ``key`` (default: the table's key) is not in the table yet, in one
         commit; returns how many were appended. Repeats within ``rows`` count once (the first wins).
-        Re-exporting rows already present adds nothing, even when their other columns differ."""
+        Re-exporting rows already present adds nothing, even when their other columns differ.
+
+        Keys are looked up only in the partitions (tenant x day) the rows fall in: a key's event time
+        never changes. ``watermarks`` (per tenant, how far the caller has exported) are kept in the
+        commit's snapshot summary; ``watermarks(table)`` reads them back."""
         definition = table_def(table)
         key = tuple(key) if key else definition.key
         missing = [k for k in key if k not in definition.columns]
@@ -114,21 +135,23 @@ class IcebergWarehouse:
         batch = pa.Table.from_pylist(candidates, schema=definition.arrow_schema())
         for _ in range(_COMMIT_ATTEMPTS):
             iceberg_table = self._ensure(definition)
-            existing = _existing_keys(iceberg_table, key, batch)
+            existing = _existing_keys(iceberg_table, key, batch, definition.time_column)
             fresh = batch if existing.num_rows == 0 else _anti_join(batch, existing, key)
             if fresh.num_rows == 0:
                 return 0
             try:
-                _commit(iceberg_table, fresh, delete=None)
+                commit(iceberg_table, fresh, delete=None, properties=_watermark_properties(watermarks))
             except CommitFailedException:
                 continue  # another writer committed first: its rows may now cover ours
             return fresh.num_rows
         raise WarehouseCommitError(f"table {table!r}: gave up appending after {_COMMIT_ATTEMPTS} "
                                    "attempts lost to concurrent commits; retry the export")
 
-    def replace(self, table: str, rows: Sequence[Mapping[str, Any]], tenant: str | None = None) -> int:
+    def replace(self, table: str, rows: Sequence[Mapping[str, Any]], tenant: str | None = None,
+                watermarks: Mapping[str, str] | None = None) -> int:
         """Overwrite the whole table (or only ``tenant``'s rows) with ``rows`` in one commit; for
-        mutable state such as proposal status. Returns how many rows were written."""
+        mutable state such as proposal status. Returns how many rows were written. ``watermarks`` as
+        in ``append_new``."""
         definition = table_def(table)
         batch = to_arrow(definition, rows)
         _refuse_duplicate_keys(definition, batch)
@@ -142,7 +165,7 @@ class IcebergWarehouse:
         for _ in range(_COMMIT_ATTEMPTS):
             iceberg_table = self._ensure(definition)
             try:
-                _commit(iceberg_table, batch, delete=where)
+                commit(iceberg_table, batch, delete=where, properties=_watermark_properties(watermarks))
             except CommitFailedException:
                 continue  # a replace does not depend on what was there: just try again
             return batch.num_rows
@@ -166,6 +189,20 @@ class IcebergWarehouse:
         total = snapshot.summary["total-records"] if snapshot.summary is not None else None
         return int(total) if total is not None else iceberg_table.scan().count()
 
+    def watermarks(self, table: str) -> dict[str, str]:
+        """Per tenant, how far exports to ``table`` have got (as the exporter recorded it in the newest
+        snapshot that carries watermarks); empty before the first export."""
+        iceberg_table = self.load(table)
+        snapshot = iceberg_table.current_snapshot() if iceberg_table is not None else None
+        while snapshot is not None:
+            recorded = (snapshot.summary.additional_properties if snapshot.summary is not None
+                        else {}).get(WATERMARK_PROPERTY)
+            if recorded is not None:
+                return dict(json.loads(recorded))
+            parent = snapshot.parent_snapshot_id
+            snapshot = iceberg_table.snapshot_by_id(parent) if parent is not None else None
+        return {}
+
     def snapshot_count(self, table: str) -> int:
         iceberg_table = self.load(table)
         return 0 if iceberg_table is None else len(iceberg_table.metadata.snapshots)
@@ -182,10 +219,11 @@ def _first_per_key(rows: list[dict[str, Any]], key: tuple[str, ...]) -> list[dic
     return out
 
 
-def _existing_keys(iceberg_table: Table, key: tuple[str, ...], batch: pa.Table) -> pa.Table:
-    row_filter: BooleanExpression = AlwaysTrue()
-    if "tenant" in key:  # prunes to the tenants' partitions
-        row_filter = In("tenant", set(batch.column("tenant").to_pylist()))
+def _existing_keys(iceberg_table: Table, key: tuple[str, ...], batch: pa.Table, time_column: str) -> pa.Table:
+    # prunes to the rows' days and tenants
+    row_filter: BooleanExpression = GreaterThanOrEqual(time_column, pc.min(batch.column(time_column)).as_py())
+    if "tenant" in key:
+        row_filter = And(row_filter, In("tenant", set(batch.column("tenant").to_pylist())))
     return iceberg_table.scan(row_filter=row_filter, selected_fields=key).to_arrow()
 
 
@@ -202,71 +240,3 @@ def _refuse_duplicate_keys(definition: TableDef, batch: pa.Table) -> None:
         example = {k: dupes.column(k)[0].as_py() for k in definition.key}
         raise ValueError(f"table {definition.name!r}: {dupes.num_rows} key(s) appear more than once in "
                          f"the rows to replace, e.g. {example}; send one row per key")
-
-
-def _commit(iceberg_table: Table, batch: pa.Table, delete: BooleanExpression | None) -> None:
-    """One commit: drop the files ``delete`` matches (whole partitions only), add ``batch``'s files."""
-    paths = _write_data_files(iceberg_table, batch)
-    tx = iceberg_table.transaction()
-    try:
-        if delete is not None and iceberg_table.current_snapshot() is not None:
-            with warnings.catch_warnings():  # replacing a tenant that had no rows yet is normal
-                warnings.filterwarnings("ignore", message="Delete operation did not match any records")
-                tx.delete(delete)
-        if paths:
-            tx.add_files(paths, check_duplicate_files=False)  # fresh uuid names: cannot collide
-    except BaseException:
-        _delete_files(iceberg_table, paths)
-        raise
-    try:
-        tx.commit_transaction()
-    except (CommitFailedException, ValidationException):
-        # Only these guarantee the commit did not land; after any other error the files may be live.
-        _delete_files(iceberg_table, paths)
-        raise
-
-
-def _delete_files(iceberg_table: Table, paths: list[str]) -> None:
-    for path in paths:
-        try:
-            iceberg_table.io.delete(path)
-        except FileNotFoundError:
-            pass  # never written: the failure came before it
-
-
-def _write_data_files(iceberg_table: Table, batch: pa.Table) -> list[str]:
-    if batch.num_rows == 0:
-        return []
-    spec = iceberg_table.spec()
-    unsupported = [f.name for f in spec.fields
-                   if not isinstance(f.transform, IdentityTransform | DayTransform)]
-    if unsupported:
-        raise ValueError(f"table {iceberg_table.name()}: only identity and day partitions are written "
-                         f"here, not {unsupported}")
-    schema = iceberg_table.schema()
-    arrow_schema = schema.as_arrow()
-    columns = [schema.find_field(f.source_id).name for f in spec.fields]
-    # Iceberg's day() is the UTC date; a timestamptz column cast to date32 is exactly that.
-    values = [batch.column(c) if isinstance(f.transform, IdentityTransform)
-              else pc.cast(batch.column(c), pa.date32()) for c, f in zip(columns, spec.fields, strict=True)]
-    order = pc.sort_indices(pa.table(dict(zip(columns, values, strict=True))),
-                            sort_keys=[(c, "ascending") for c in columns])
-    batch = batch.take(order)
-    keys = list(zip(*(v.take(order).to_pylist() for v in values), strict=True))
-    paths: list[str] = []
-    start = 0
-    try:
-        for end in range(1, len(keys) + 1):
-            if end < len(keys) and keys[end] == keys[start]:
-                continue
-            partition = "/".join(f"{f.name}={quote(str(v), safe='')}"
-                                 for f, v in zip(spec.fields, keys[start], strict=True))
-            path = f"{iceberg_table.location()}/data/{partition}/{uuid.uuid4()}.parquet"
-            paths.append(path)
-            with iceberg_table.io.new_output(path).create() as stream:
-                pq.write_table(batch.slice(start, end - start).cast(arrow_schema), stream)
-            start = end
-    except BaseException:
-        _delete_files(iceberg_table, paths)
-        raise
-    return paths

@@ -73,6 +73,7 @@ _SQLITE_TRIGGERS = (
 
 _COLUMNS = "seq, tenant, kind, actor, recorded_at, payload, payload_digest, prev_hash, entry_hash"
 _ROWS = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
+_ROWS_AFTER = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t AND seq > :s ORDER BY seq, id")
 _ROW = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t AND seq = :s ORDER BY id LIMIT 1")
 
 
@@ -187,9 +188,11 @@ class Ledger:
                                        ledger_heads.c.entry_hash).order_by(ledger_heads.c.tenant))
             return {r.tenant: (r.seq, r.entry_hash) for r in rows}
 
-    def rows(self, tenant: str) -> list[StoredRow]:
-        """A tenant's rows exactly as stored, read in one read-only transaction."""
+    def rows(self, tenant: str, after_seq: int = 0) -> list[StoredRow]:
+        """A tenant's rows exactly as stored (those after ``after_seq``), in one read-only transaction."""
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            if after_seq:
+                return [StoredRow(*r) for r in conn.execute(_ROWS_AFTER, {"t": tenant, "s": after_seq})]
             return [StoredRow(*r) for r in conn.execute(_ROWS, {"t": tenant})]
 
     def row(self, tenant: str, seq: int) -> StoredRow | None:

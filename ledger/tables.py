@@ -10,6 +10,7 @@ backfill of one tenant × day touches one partition.
 | proposals      | tenant, proposal_id, version    | created_at                |
 | decisions      | tenant, decision_id             | decided_at                |
 | actions        | tenant, idempotency_key         | executed_at               |
+| outcomes       | tenant, outcome_id              | observed_at               |
 | ledger_entries | tenant, seq                     | recorded_at               |
 
 Rows arrive as plain dicts. Timestamps may be timezone-aware datetimes or ISO-8601 strings with an
@@ -96,6 +97,7 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
     _define("signals", [
         ("tenant", _S, True), ("signal_id", _S, True), ("account_id", _S, True), ("entity_id", _S, True),
         ("kind", _S, True), ("severity", _S, True), ("source", _S, False), ("observed_at", _T, True),
+        ("trace_id", _S, False),  # added after the first release: older tables gain it on the next write
     ], key=("tenant", "signal_id"), time_column="observed_at"),
     _define("proposals", [
         ("tenant", _S, True), ("proposal_id", _S, True), ("version", _I, True), ("account_id", _S, True),
@@ -105,12 +107,19 @@ TABLES: dict[str, TableDef] = {t.name: t for t in (
     _define("decisions", [
         ("tenant", _S, True), ("decision_id", _S, True), ("proposal_id", _S, True), ("stage", _S, True),
         ("outcome", _S, True), ("actor", _S, False), ("decided_at", _T, True),
+        ("reasons", _S, False),  # policy stage: comma-separated determining policy ids, or evaluation_error
     ], key=("tenant", "decision_id"), time_column="decided_at",
         allowed_values={"stage": frozenset({"policy", "review"})}),
     _define("actions", [
         ("tenant", _S, True), ("idempotency_key", _S, True), ("proposal_id", _S, True),
         ("action_type", _S, True), ("status", _S, True), ("executed_at", _T, True),
     ], key=("tenant", "idempotency_key"), time_column="executed_at"),
+    _define("outcomes", [
+        ("tenant", _S, True), ("outcome_id", _S, True), ("account_id", _S, True), ("entity_id", _S, True),
+        ("kind", _S, True), ("source", _S, True), ("observed_at", _T, True), ("value", _D, False),
+        ("prior_proposals", _I, True), ("prior_actions_executed", _I, True),
+        ("last_proposal_id", _S, False), ("last_action_key", _S, False),
+    ], key=("tenant", "outcome_id"), time_column="observed_at"),
     _define("ledger_entries", [
         ("tenant", _S, True), ("seq", _L, True), ("kind", _S, True), ("actor", _S, True),
         ("recorded_at", _T, True), ("entry_hash", _S, True),

@@ -10,7 +10,7 @@ import pytest
 from pyiceberg.expressions import EqualTo
 from pyiceberg.transforms import DayTransform, IdentityTransform
 
-import ledger.iceberg as iceberg_module
+import ledger.iceberg_files as iceberg_files
 from ledger.iceberg import IcebergWarehouse
 from ledger.tables import TABLES, RowValidationError
 
@@ -23,7 +23,8 @@ def warehouse(tmp_path: Path) -> IcebergWarehouse:
 def signals(tenant: str, count: int, start: int = 0) -> list[dict[str, Any]]:
     return [{"tenant": tenant, "signal_id": f"sig_{i}", "account_id": f"acc_{i % 3}", "entity_id": f"opp_{i}",
              "kind": "usage_drop" if i % 2 else "deal_slipped", "severity": "high",
-             "source": "demo", "observed_at": datetime(2025, 3, 1 + i % 2, 9, i, tzinfo=UTC)}
+             "source": "demo", "observed_at": datetime(2025, 3, 1 + i % 2, 9, i, tzinfo=UTC),
+             "trace_id": None}
             for i in range(start, start + count)]
 
 
@@ -157,7 +158,7 @@ def test_an_exporter_that_loses_a_race_rechecks_keys_and_cleans_up(
     rows = signals("acme", 6)
     rival = IcebergWarehouse(tmp_path / "catalog" / "iceberg.db", tmp_path / "warehouse")
     rival.append_new("signals", rows[:1], key=("tenant", "signal_id"))  # the table exists already
-    real_write = iceberg_module._write_data_files
+    real_write = iceberg_files._write_data_files
     raced = []
 
     def write_after_rival_commits(table: Any, batch: Any) -> list[str]:
@@ -166,7 +167,7 @@ def test_an_exporter_that_loses_a_race_rechecks_keys_and_cleans_up(
             assert rival.append_new("signals", rows, key=("tenant", "signal_id")) == 5
         return real_write(table, batch)
 
-    monkeypatch.setattr(iceberg_module, "_write_data_files", write_after_rival_commits)
+    monkeypatch.setattr(iceberg_files, "_write_data_files", write_after_rival_commits)
     assert warehouse.append_new("signals", rows, key=("tenant", "signal_id")) == 0
     assert warehouse.row_count("signals") == 6
     assert len(warehouse.scan("signals")) == 6

@@ -12,7 +12,9 @@ from ledger.analysis import format_table, get_query, list_queries
 
 def test_the_saved_queries_are_listed_with_descriptions() -> None:
     queries = list_queries()
-    assert [q.name for q in queries] == ["approval_rate_by_action_type", "loop_counts", "signals_by_kind"]
+    assert [q.name for q in queries] == ["approval_rate_by_action_type", "loop_counts",
+                                         "policy_denials_by_reason", "signal_to_outcome", "signals_by_kind",
+                                         "win_churn_by_action"]
     for q in queries:
         assert q.description and not q.description.startswith("-")
         assert q.sql.lstrip().startswith("--")
@@ -22,8 +24,9 @@ def test_the_saved_queries_are_listed_with_descriptions() -> None:
 def test_queries_know_their_tables_and_parameters() -> None:
     assert get_query("signals_by_kind").tables == ("signals",)
     assert set(get_query("approval_rate_by_action_type").tables) == {"proposals", "decisions"}
-    assert set(get_query("loop_counts").tables) == {"signals", "proposals", "decisions", "actions",
-                                                    "ledger_entries"}
+    assert set(get_query("loop_counts").tables) == {"signals", "proposals", "actions", "ledger_entries"}
+    assert set(get_query("signal_to_outcome").tables) == {"signals", "outcomes"}
+    assert get_query("policy_denials_by_reason").tables == ("decisions",)
     assert all(q.params == ("tenant",) for q in list_queries())
 
 

@@ -11,7 +11,7 @@ from pyiceberg.transforms import DayTransform, IdentityTransform
 from ledger.tables import TABLES, RowValidationError, table_def, to_arrow, validate_rows
 
 TIME_COLUMNS = {"signals": "observed_at", "proposals": "created_at", "decisions": "decided_at",
-                "actions": "executed_at", "ledger_entries": "recorded_at"}
+                "actions": "executed_at", "outcomes": "observed_at", "ledger_entries": "recorded_at"}
 
 
 def signal(**overrides: Any) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def signal(**overrides: Any) -> dict[str, Any]:
     return row
 
 
-def test_the_five_tables_exist_with_their_columns() -> None:
+def test_the_six_tables_exist_with_their_columns() -> None:
     assert set(TABLES) == set(TIME_COLUMNS)
     assert TABLES["proposals"].columns == ("tenant", "proposal_id", "version", "account_id", "action_type",
                                            "risk_tier", "confidence", "status", "created_at")
