@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
+
+Client = TypeVar("Client")
 
 
 class CrmConflictError(RuntimeError):
@@ -42,3 +47,33 @@ class CrmTaskCloser(Protocol):
     """Writers that can undo a created task (compensation) by closing it."""
 
     def close_task(self, tenant: str, task_id: str, idempotency_key: str) -> CrmWriteOutcome: ...
+
+
+@dataclass(frozen=True)
+class CrmWrite:
+    """The CrmWriteOutcome the vendor adapters return."""
+
+    external_id: str
+    created: bool
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+def epoch_ms(at: datetime | None) -> int | None:
+    """A vendor's last-modified instant as the integer record version approvals are bound to."""
+    return int(at.timestamp() * 1000) if at else None
+
+
+class TenantClients(Generic[Client]):
+    """One vendor client per tenant (a portal, an org); an unconfigured tenant is a clear error."""
+
+    def __init__(self, clients: Mapping[str, Client], what: str) -> None:
+        self.clients = clients
+        self.what = what
+
+    def __call__(self, tenant: str) -> Client:
+        client = self.clients.get(tenant)
+        if client is None:
+            raise ValueError(f"no {self.what} is configured for tenant {tenant!r}; configured: "
+                             f"{sorted(self.clients)}")
+        return client

@@ -11,11 +11,10 @@ the PATCH is not detected. Calls are throttled and retried on 429/5xx (connector
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from actions.crm import CrmConflictError
+from actions.crm import CrmConflictError, CrmWrite, TenantClients, epoch_ms
 from actions.errors import IdempotencyConflictError
 from connectors.hubspot.api import HubSpotApi, HubSpotRequestFailed, Json
 from connectors.hubspot.connector import _instant
@@ -35,13 +34,6 @@ TASK_TO_COMPANY = 192
 NOTE_TO_COMPANY = 190
 MODIFIED = "hs_lastmodifieddate"
 
-
-@dataclass(frozen=True)
-class HubSpotWrite:
-    external_id: str
-    created: bool
-    before: dict[str, Any]
-    after: dict[str, Any]
 
 
 class HubSpotWriteApi(HubSpotApi):
@@ -68,7 +60,7 @@ class HubSpotWriteApi(HubSpotApi):
 def version_of(record: Json) -> int | None:
     """The record version revloop binds approvals to: hs_lastmodifieddate in epoch milliseconds."""
     at = _instant((record.get("properties") or {}).get(MODIFIED)) or _instant(record.get("updatedAt"))
-    return int(at.timestamp() * 1000) if at else None
+    return epoch_ms(at)
 
 
 class HubSpotCrmWriter:
@@ -77,14 +69,8 @@ class HubSpotCrmWriter:
     def __init__(self, portals: Mapping[str, HubSpotWriteApi],
                  idempotency_property: str = "revloop_idempotency_key") -> None:
         self.portals = dict(portals)
+        self._api = TenantClients(self.portals, "HubSpot portal")
         self.idempotency_property = idempotency_property
-
-    def _api(self, tenant: str) -> HubSpotWriteApi:
-        api = self.portals.get(tenant)
-        if api is None:
-            raise ValueError(f"no HubSpot portal is configured for tenant {tenant!r}; configured: "
-                             f"{sorted(self.portals)}")
-        return api
 
     def get_record(self, tenant: str, object: str, record_id: str) -> dict[str, Any] | None:
         kind = _object(object)
@@ -97,7 +83,7 @@ class HubSpotCrmWriter:
         return _flat(kind, found)
 
     def create_task(self, tenant: str, account_id: str, subject: str, body: str, due_date: str | None,
-                    owner: str | None, idempotency_key: str) -> HubSpotWrite:
+                    owner: str | None, idempotency_key: str) -> CrmWrite:
         due = datetime.fromisoformat(due_date).replace(tzinfo=UTC) if due_date else datetime.now(UTC)
         properties = {"hs_task_subject": subject, "hs_task_body": body, "hs_task_status": "NOT_STARTED",
                       "hs_timestamp": due.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
@@ -105,20 +91,20 @@ class HubSpotCrmWriter:
             properties["hubspot_owner_id"] = owner  # HubSpot owners are ids; an email stays in the body
         return self._create(tenant, "tasks", account_id, properties, TASK_TO_COMPANY, idempotency_key)
 
-    def create_note(self, tenant: str, account_id: str, body: str, idempotency_key: str) -> HubSpotWrite:
+    def create_note(self, tenant: str, account_id: str, body: str, idempotency_key: str) -> CrmWrite:
         properties = {"hs_note_body": body,
                       "hs_timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
         return self._create(tenant, "notes", account_id, properties, NOTE_TO_COMPANY, idempotency_key)
 
-    def close_task(self, tenant: str, task_id: str, idempotency_key: str) -> HubSpotWrite:
+    def close_task(self, tenant: str, task_id: str, idempotency_key: str) -> CrmWrite:
         """Compensation of a created task: mark it completed (it stays visible in the timeline)."""
         api = self._api(tenant)
         before = api.get("tasks", task_id, ["hs_task_status", MODIFIED])
         after = api.update("tasks", task_id, {"hs_task_status": "COMPLETED"})
-        return HubSpotWrite(task_id, False, _flat("tasks", before), _flat("tasks", after))
+        return CrmWrite(task_id, False, _flat("tasks", before), _flat("tasks", after))
 
     def update_field(self, tenant: str, object: str, record_id: str, field: str, value: Any,
-                     idempotency_key: str, expected_version: int | None = None) -> HubSpotWrite:
+                     idempotency_key: str, expected_version: int | None = None) -> CrmWrite:
         kind = _object(object)
         prop = FIELDS.get(kind, {}).get(field, field)
         api = self._api(tenant)
@@ -126,15 +112,15 @@ class HubSpotCrmWriter:
         before = _flat(kind, current)
         if expected_version is not None and version_of(current) != expected_version:
             if (current.get("properties") or {}).get(prop) == _text(value):
-                return HubSpotWrite(record_id, False, before, before)  # our own earlier attempt landed
+                return CrmWrite(record_id, False, before, before)  # our own earlier attempt landed
             raise CrmConflictError(
                 f"HubSpot {kind} {record_id} is at version {version_of(current)}, not {expected_version}: "
                 "it changed since the reviewer saw it; nothing was written, review it again")
         after = api.update(kind, record_id, {prop: _text(value)})
-        return HubSpotWrite(record_id, True, before, _flat(kind, after))
+        return CrmWrite(record_id, True, before, _flat(kind, after))
 
     def _create(self, tenant: str, kind: str, account_id: str, properties: Json, association: int,
-                key: str) -> HubSpotWrite:
+                key: str) -> CrmWrite:
         api = self._api(tenant)
         wanted = [*properties, self.idempotency_property]
         existing = api.find_by(kind, self.idempotency_property, key, wanted)
@@ -153,10 +139,10 @@ class HubSpotCrmWriter:
             if existing is None:
                 raise
             return _repeat(kind, existing, properties, key)
-        return HubSpotWrite(str(created["id"]), True, {}, _flat(kind, created))
+        return CrmWrite(str(created["id"]), True, {}, _flat(kind, created))
 
 
-def _repeat(kind: str, existing: Json, properties: Json, key: str) -> HubSpotWrite:
+def _repeat(kind: str, existing: Json, properties: Json, key: str) -> CrmWrite:
     """The record an earlier attempt created under ``key``, if it holds what this request asks for."""
     held = existing.get("properties") or {}
     differs = sorted(p for p, v in properties.items() if p != "hs_timestamp" and p in held and held[p] != v)
@@ -164,7 +150,7 @@ def _repeat(kind: str, existing: Json, properties: Json, key: str) -> HubSpotWri
         raise IdempotencyConflictError(
             f"idempotency key {key!r} already created {kind} {existing.get('id')} with other values "
             f"({', '.join(differs)}); use a new key for a new write")
-    return HubSpotWrite(str(existing["id"]), False, {}, _flat(kind, existing))
+    return CrmWrite(str(existing["id"]), False, {}, _flat(kind, existing))
 
 
 def _object(name: str) -> str:

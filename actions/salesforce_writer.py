@@ -10,12 +10,11 @@ Calls are retried on 429/5xx and transient limits (connectors.retry, via the pul
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
 
-from actions.crm import CrmConflictError
+from actions.crm import CrmConflictError, CrmWrite, TenantClients, epoch_ms
 from actions.errors import IdempotencyConflictError
 from connectors.salesforce.api import Json, SalesforceApi, SalesforceRequestFailed
 
@@ -27,13 +26,6 @@ FIELDS = {
     "Task": {"subject": "Subject", "body": "Description", "status": "Status", "due_date": "ActivityDate"},
 }
 
-
-@dataclass(frozen=True)
-class SalesforceWrite:
-    external_id: str
-    created: bool
-    before: dict[str, Any]
-    after: dict[str, Any]
 
 
 class SalesforceWriteApi(SalesforceApi):
@@ -72,7 +64,7 @@ def modified_at(record: Json) -> datetime | None:
 def version_of(record: Json) -> int | None:
     """The record version revloop binds approvals to: LastModifiedDate in epoch milliseconds."""
     at = modified_at(record)
-    return int(at.timestamp() * 1000) if at else None
+    return epoch_ms(at)
 
 
 class SalesforceCrmWriter:
@@ -81,14 +73,8 @@ class SalesforceCrmWriter:
     def __init__(self, orgs: Mapping[str, SalesforceWriteApi],
                  idempotency_field: str = "Revloop_Idempotency_Key__c") -> None:
         self.orgs = dict(orgs)
+        self._api = TenantClients(self.orgs, "Salesforce org")
         self.idempotency_field = idempotency_field
-
-    def _api(self, tenant: str) -> SalesforceWriteApi:
-        api = self.orgs.get(tenant)
-        if api is None:
-            raise ValueError(f"no Salesforce org is configured for tenant {tenant!r}; configured: "
-                             f"{sorted(self.orgs)}")
-        return api
 
     def get_record(self, tenant: str, object: str, record_id: str) -> dict[str, Any] | None:
         sobject = _sobject(object)
@@ -100,7 +86,7 @@ class SalesforceCrmWriter:
             raise
 
     def create_task(self, tenant: str, account_id: str, subject: str, body: str, due_date: str | None,
-                    owner: str | None, idempotency_key: str) -> SalesforceWrite:
+                    owner: str | None, idempotency_key: str) -> CrmWrite:
         data: Json = {"Subject": subject, "Description": body, "WhatId": account_id, "Status": "Not Started"}
         if due_date:
             data["ActivityDate"] = due_date
@@ -114,7 +100,7 @@ class SalesforceCrmWriter:
                 raise IdempotencyConflictError(
                     f"idempotency key {idempotency_key!r} already created Task {existing['Id']} with other "
                     f"values ({', '.join(differs)}); use a new key for a new write")
-            return SalesforceWrite(str(existing["Id"]), False, {}, _flat("Task", existing))
+            return CrmWrite(str(existing["Id"]), False, {}, _flat("Task", existing))
         # The upsert still guards a concurrent create: the External ID is unique, so both land on one Task.
         answer = api.upsert("Task", self.idempotency_field, idempotency_key, data)
         created = answer.get("status") == 201 or answer.get("created") is True
@@ -122,7 +108,7 @@ class SalesforceCrmWriter:
         if not task_id:  # older API versions answer an update of an upsert with 204 and no body
             task_id = api.get_by_external_id("Task", self.idempotency_field, idempotency_key)["Id"]
         after = {**data, "id": str(task_id), self.idempotency_field: idempotency_key}
-        return SalesforceWrite(str(task_id), created, {}, after)
+        return CrmWrite(str(task_id), created, {}, after)
 
     def _by_key(self, api: SalesforceWriteApi, key: str) -> Json | None:
         try:
@@ -132,15 +118,15 @@ class SalesforceCrmWriter:
                 return None
             raise
 
-    def close_task(self, tenant: str, task_id: str, idempotency_key: str) -> SalesforceWrite:
+    def close_task(self, tenant: str, task_id: str, idempotency_key: str) -> CrmWrite:
         """Compensation of a created task: set it Completed."""
         api = self._api(tenant)
         before = _flat("Task", api.get("Task", task_id))
         api.update("Task", task_id, {"Status": "Completed"}, None)
-        return SalesforceWrite(task_id, False, before, _flat("Task", api.get("Task", task_id)))
+        return CrmWrite(task_id, False, before, _flat("Task", api.get("Task", task_id)))
 
     def update_field(self, tenant: str, object: str, record_id: str, field: str, value: Any,
-                     idempotency_key: str, expected_version: int | None = None) -> SalesforceWrite:
+                     idempotency_key: str, expected_version: int | None = None) -> CrmWrite:
         sobject = _sobject(object)
         name = FIELDS.get(sobject, {}).get(field, field)
         api = self._api(tenant)
@@ -150,7 +136,7 @@ class SalesforceCrmWriter:
         if expected_version is not None:
             if version_of(current) != expected_version:
                 if current.get(name) == value:
-                    return SalesforceWrite(record_id, False, before, before)  # our earlier attempt landed
+                    return CrmWrite(record_id, False, before, before)  # our earlier attempt landed
                 raise _conflict(sobject, record_id, version_of(current), expected_version)
             since = modified_at(current)
         try:
@@ -159,7 +145,7 @@ class SalesforceCrmWriter:
             if error.status == 412:
                 raise _conflict(sobject, record_id, None, expected_version) from error
             raise
-        return SalesforceWrite(record_id, True, before, _flat(sobject, api.get(sobject, record_id)))
+        return CrmWrite(record_id, True, before, _flat(sobject, api.get(sobject, record_id)))
 
 
 def _conflict(sobject: str, record_id: str, found: int | None, expected: int | None) -> CrmConflictError:

@@ -49,12 +49,8 @@ class ReviewRecords:
                      now: datetime) -> InfoRequest:
         at = ts(now)
         with self.engine.begin() as conn:
-            lock_key(conn, proposal_lock(proposal_id))
-            current = _newest(conn, tenant, proposal_id)
-            if current.status != ProposalStatus.needs_approval:
-                raise NotAwaitingReviewError(
-                    f"proposal {proposal_id} is {current.status}, not awaiting review; ask about a "
-                    "proposal that awaits your decision", status=current.status)
+            current = _newest_in(conn, tenant, proposal_id, ProposalStatus.needs_approval,
+                                 "not awaiting review; ask about a proposal that awaits your decision")
             request_id = conn.execute(insert(info_requests).values(
                 tenant=tenant, proposal_id=proposal_id, proposal_version=current.version,
                 reviewer=reviewer, question=question, asked_at=at).returning(info_requests.c.id)).scalar_one()
@@ -68,12 +64,8 @@ class ReviewRecords:
         """Answer the open questions on the newest version; it goes back to review with a fresh window."""
         at = ts(now)
         with self.engine.begin() as conn:
-            lock_key(conn, proposal_lock(proposal_id))
-            current = _newest(conn, tenant, proposal_id)
-            if current.status != ProposalStatus.info_requested:
-                raise NotAwaitingReviewError(
-                    f"proposal {proposal_id} is {current.status}: no question is open on it",
-                    status=current.status)
+            current = _newest_in(conn, tenant, proposal_id, ProposalStatus.info_requested,
+                                 "no question is open on it")
             conn.execute(update(info_requests).where(
                 info_requests.c.proposal_id == proposal_id,
                 info_requests.c.proposal_version == current.version, info_requests.c.answered_at.is_(None),
@@ -127,6 +119,17 @@ def _newest(conn: Connection, tenant: str, proposal_id: str) -> Any:
     if row is None or row.tenant != tenant:
         raise ProposalNotFoundError(f"no proposal {proposal_id} in tenant {tenant}")
     return row
+
+
+def _newest_in(conn: Connection, tenant: str, proposal_id: str, status: ProposalStatus,
+               refusal: str) -> Any:
+    """Lock the proposal and return its newest version, which must be in ``status``."""
+    lock_key(conn, proposal_lock(proposal_id))
+    current = _newest(conn, tenant, proposal_id)
+    if current.status != status:
+        raise NotAwaitingReviewError(f"proposal {proposal_id} is {current.status}: {refusal}",
+                                     status=current.status)
+    return current
 
 
 def _info(row: Any) -> InfoRequest:

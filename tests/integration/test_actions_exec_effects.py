@@ -143,13 +143,19 @@ class ClosingCrm(FakeCrm):
                                    "after": dict(record)})()
 
 
-def test_update_field_is_compensated_by_restoring_the_before_value_once(tmp_path: Path) -> None:
+def _stage_updated(tmp_path: Path) -> tuple[Loop, Any]:
+    """An account whose stage an automatic proposal moved from renewal to at_risk."""
     loop = Loop(tmp_path)
     loop.crm.put("acme", "accounts", "acc-1", stage="renewal")
     proposal = loop.submit(make_proposal(action_type=ActionType.crm_update_field, arguments={
         "object": "accounts", "record_id": "acc-1", "field": "stage", "value": "at_risk"}),
         PolicyOutcome.automatic)
     loop.executor.execute_ready()
+    return loop, proposal
+
+
+def test_update_field_is_compensated_by_restoring_the_before_value_once(tmp_path: Path) -> None:
+    loop, proposal = _stage_updated(tmp_path)
     undo = loop.executor.compensate("acme", proposal.proposal_id)
     assert undo.status is ActionStatus.succeeded
     assert loop.crm.get_record("acme", "accounts", "acc-1")["stage"] == "renewal"  # type: ignore[index]
@@ -161,12 +167,7 @@ def test_update_field_is_compensated_by_restoring_the_before_value_once(tmp_path
 
 
 def test_compensation_never_clobbers_a_later_edit(tmp_path: Path) -> None:
-    loop = Loop(tmp_path)
-    loop.crm.put("acme", "accounts", "acc-1", stage="renewal")
-    proposal = loop.submit(make_proposal(action_type=ActionType.crm_update_field, arguments={
-        "object": "accounts", "record_id": "acc-1", "field": "stage", "value": "at_risk"}),
-        PolicyOutcome.automatic)
-    loop.executor.execute_ready()
+    loop, proposal = _stage_updated(tmp_path)
     loop.crm.records[("acme", "accounts", "acc-1")].update(stage="churned", version=3)
     undo = loop.executor.compensate("acme", proposal.proposal_id)
     assert undo.status is ActionStatus.failed and "version" in (undo.error or "")
