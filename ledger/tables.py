@@ -77,8 +77,9 @@ class TableDef:
         return self.schema.as_arrow()
 
 
-def _define(name: str, columns: Sequence[tuple[str, IcebergType, bool]], key: tuple[str, ...],
-            time_column: str, allowed_values: Mapping[str, frozenset[str]] | None = None) -> TableDef:
+def define_table(name: str, columns: Sequence[tuple[str, IcebergType, bool]], key: tuple[str, ...],
+                 time_column: str, allowed_values: Mapping[str, frozenset[str]] | None = None) -> TableDef:
+    """A table partitioned by identity(tenant) and day(time_column); columns are (name, type, required)."""
     fields = [NestedField(field_id=i, name=col, field_type=typ, required=required)
               for i, (col, typ, required) in enumerate(columns, start=1)]
     ids = {f.name: f.field_id for f in fields}
@@ -94,33 +95,33 @@ def _define(name: str, columns: Sequence[tuple[str, IcebergType, bool]], key: tu
 _S, _I, _L, _D, _T = StringType(), IntegerType(), LongType(), DoubleType(), TimestamptzType()
 
 TABLES: dict[str, TableDef] = {t.name: t for t in (
-    _define("signals", [
+    define_table("signals", [
         ("tenant", _S, True), ("signal_id", _S, True), ("account_id", _S, True), ("entity_id", _S, True),
         ("kind", _S, True), ("severity", _S, True), ("source", _S, False), ("observed_at", _T, True),
         ("trace_id", _S, False),  # added after the first release: older tables gain it on the next write
     ], key=("tenant", "signal_id"), time_column="observed_at"),
-    _define("proposals", [
+    define_table("proposals", [
         ("tenant", _S, True), ("proposal_id", _S, True), ("version", _I, True), ("account_id", _S, True),
         ("action_type", _S, True), ("risk_tier", _S, True), ("confidence", _D, True), ("status", _S, True),
         ("created_at", _T, True),
     ], key=("tenant", "proposal_id", "version"), time_column="created_at"),
-    _define("decisions", [
+    define_table("decisions", [
         ("tenant", _S, True), ("decision_id", _S, True), ("proposal_id", _S, True), ("stage", _S, True),
         ("outcome", _S, True), ("actor", _S, False), ("decided_at", _T, True),
         ("reasons", _S, False),  # policy stage: comma-separated determining policy ids, or evaluation_error
     ], key=("tenant", "decision_id"), time_column="decided_at",
         allowed_values={"stage": frozenset({"policy", "review"})}),
-    _define("actions", [
+    define_table("actions", [
         ("tenant", _S, True), ("idempotency_key", _S, True), ("proposal_id", _S, True),
         ("action_type", _S, True), ("status", _S, True), ("executed_at", _T, True),
     ], key=("tenant", "idempotency_key"), time_column="executed_at"),
-    _define("outcomes", [
+    define_table("outcomes", [
         ("tenant", _S, True), ("outcome_id", _S, True), ("account_id", _S, True), ("entity_id", _S, True),
         ("kind", _S, True), ("source", _S, True), ("observed_at", _T, True), ("value", _D, False),
         ("prior_proposals", _I, True), ("prior_actions_executed", _I, True),
         ("last_proposal_id", _S, False), ("last_action_key", _S, False),
     ], key=("tenant", "outcome_id"), time_column="observed_at"),
-    _define("ledger_entries", [
+    define_table("ledger_entries", [
         ("tenant", _S, True), ("seq", _L, True), ("kind", _S, True), ("actor", _S, True),
         ("recorded_at", _T, True), ("entry_hash", _S, True),
     ], key=("tenant", "seq"), time_column="recorded_at"),

@@ -32,11 +32,7 @@ def export_to_warehouse(warehouse: IcebergWarehouse, signals: SignalStore, store
                         full: bool = False) -> dict[str, int]:
     """Append what is new since the last export to every table; returns rows written per table."""
     written: dict[str, int] = {}
-    written["signals"] = export_by_time(warehouse, "signals", lambda: [
-        {"tenant": s.tenant, "signal_id": s.signal_id, "account_id": s.account_id,
-         "entity_id": s.entity_id, "kind": str(s.kind), "severity": str(s.severity),
-         "source": s.source, "observed_at": s.observed_at, "trace_id": s.trace_id}
-        for s in signals.list()], full)
+    written["signals"] = export_by_time(warehouse, "signals", lambda: signal_rows(signals), full)
     written["proposals"] = export_proposals(warehouse, store.proposal_rows())
     written["decisions"] = export_by_time(warehouse, "decisions", lambda: decision_rows(store), full)
     written["actions"] = export_by_time(warehouse, "actions", store.action_rows, full)
@@ -89,6 +85,13 @@ def export_proposals(warehouse: IcebergWarehouse, rows: list[dict[str, Any]]) ->
         marks[tenant] = digest
         written += warehouse.replace("proposals", tenant_rows, tenant=tenant, watermarks=marks)
     return written
+
+
+def signal_rows(signals: SignalStore) -> list[dict[str, Any]]:
+    return [{"tenant": s.tenant, "signal_id": s.signal_id, "account_id": s.account_id,
+             "entity_id": s.entity_id, "kind": str(s.kind), "severity": str(s.severity),
+             "source": s.source, "observed_at": s.observed_at, "trace_id": s.trace_id}
+            for s in signals.list()]
 
 
 def decision_rows(store: OperationalStore) -> list[dict[str, Any]]:
