@@ -22,7 +22,7 @@ import pyarrow as pa
 from ledger.iceberg import IcebergWarehouse
 from ledger.tables import TABLES
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+PARAMETER = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 
 # Trino functions the saved queries use that DuckDB spells differently.
 DUCKDB_MACROS = (
@@ -39,7 +39,7 @@ class SavedQuery:
     @property
     def params(self) -> tuple[str, ...]:
         """Named parameters (``$name``) the SQL takes; each is optional and NULL when not given."""
-        return tuple(dict.fromkeys(_PARAM.findall(_without_comments(self.sql))))
+        return tuple(dict.fromkeys(PARAMETER.findall(_without_comments(self.sql))))
 
     @property
     def tables(self) -> tuple[str, ...]:
