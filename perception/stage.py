@@ -5,7 +5,6 @@ signals are deduplicated on their dedupe key, and a cursor per tenant records wh
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,14 +22,12 @@ from perception.diff import diff_snapshots
 from perception.increments import apply_increment
 from perception.normalize import NormalizedSnapshot, normalize
 from perception.signal_store import SignalStore
-from perception.signals import detect_signals, signals_from_changes
+from perception.signals import detect_signals
 from perception.snapshot_store import NormalizedSnapshotStore
 from perception.thresholds import SignalThresholds
-from perception.webhook_events import UnsupportedEvent, changes_from_webhook_event
 
 if TYPE_CHECKING:
     from connectors.object_store import LocalObjectStore
-    from connectors.webhooks.inbox import WebhookInbox
     from perception.expectations import QualityReport
     from perception.quality_gate import QualityGate
 
@@ -202,40 +199,3 @@ def _last_passing(normalized_store: NormalizedSnapshotStore, gate: QualityGate |
         if gate is None or gate.held(tenant, pulled_at) is None:
             return normalized_store.read(tenant, pulled_at)
     return None
-
-
-@dataclass(frozen=True)
-class WebhookSenseReport:
-    signals: list[Signal]
-    processed: int
-    dead_lettered: int
-
-
-def sense_webhook_signals(inbox: WebhookInbox, normalized_store: NormalizedSnapshotStore,
-                          signal_store: SignalStore, ledger: Ledger,
-                          thresholds: SignalThresholds | None = None) -> WebhookSenseReport:
-    """Turn pending inbox events into signals; an event that cannot be understood is dead-lettered
-    with its error (kept, visible, re-drivable), never dropped."""
-    new: list[Signal] = []
-    processed, dead = [], 0
-    for event in inbox.pending():
-        try:
-            payload = json.loads(event.body)
-            changes = changes_from_webhook_event(event.tenant, payload, source=event.source)
-            found = signals_from_changes(event.tenant, event.source, event.received_at, changes,
-                                         context=normalized_store.latest(event.tenant),
-                                         thresholds=thresholds)
-        except (UnsupportedEvent, ValueError) as exc:
-            inbox.mark_dead(event.id, f"{type(exc).__name__}: {exc}")
-            ledger.append(event.tenant, "webhook.dead_lettered", f"webhook:{event.source}",
-                          {"delivery_id": event.delivery_id, "error": str(exc)[:500]})
-            dead += 1
-            continue
-        stored = signal_store.add_new(found)
-        _ledger_signals(ledger, stored, f"webhook:{event.source}")
-        ledger.append(event.tenant, "webhook.processed", f"webhook:{event.source}",
-                      {"delivery_id": event.delivery_id, "signals": [s.signal_id for s in stored]})
-        new.extend(stored)
-        processed.append(event.id)
-        inbox.mark_processed([event.id])
-    return WebhookSenseReport(new, len(processed), dead)

@@ -16,6 +16,7 @@ TENANTS = "tenants"
 TENANT_DIM = "tenant"
 DAY_DIM = "day"
 FIRST_DAY = "2026-01-01"
+RUN_TENANT_TAG = "revloop/tenant"  # webhook_inbox_sensor's runs name their tenant with it
 
 tenant_partitions = dg.DynamicPartitionsDefinition(name=TENANTS)
 tenant_day_partitions = dg.MultiPartitionsDefinition({
@@ -38,9 +39,10 @@ def partition_of(context: dg.AssetExecutionContext) -> tuple[str, date]:
 
 
 def run_tenants(context: dg.AssetExecutionContext, configured: Sequence[str]) -> list[str]:
-    """Tenants an unpartitioned asset should work on in this run: the partition's tenant when the run
-    is a tenant-day partition run (the loop), else every configured tenant (webhook runs, manual)."""
-    tenant = context.run.tags.get(f"dagster/partition/{TENANT_DIM}")
+    """Tenants an unpartitioned asset should work on in this run: the partition's tenant in a tenant-day
+    run (the loop), the tagged tenant in a webhook run, else every configured tenant (manual runs)."""
+    tags = context.run.tags
+    tenant = tags.get(f"dagster/partition/{TENANT_DIM}") or tags.get(RUN_TENANT_TAG)
     if tenant:
         if tenant not in configured:
             raise ValueError(f"run is for tenant {tenant!r}, which is not configured "

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from connectors.demo.world import DemoWorld
     from connectors.object_store import LocalObjectStore
     from connectors.webhooks.inbox import WebhookInbox
+    from decisioning.agent import DecisionAgent
     from decisioning.policy import CedarPolicyEngine
     from ledger.iceberg import IcebergWarehouse
     from ledger.store import Ledger
@@ -228,6 +229,33 @@ class SemanticMemoryResource(dg.ConfigurableResource):
         return SentenceTransformerEmbedder(self.embedding_model)
 
 
+class DecisionAgentResource(dg.ConfigurableResource):
+    """The decision agent: the deterministic playbook agent, or the Bedrock agent (Converse with tool
+    use over the read-only tool plane) when ``agent`` is ``bedrock``."""
+
+    agent: str = "playbook"
+    bedrock_region: str = "us-east-1"
+
+    def build(self, db: OperationalDbResource, graph: SituationGraph, memory: SemanticMemory,
+              lake: LakeResource) -> DecisionAgent:
+        if self.agent == "playbook":
+            from decisioning.playbook import PlaybookAgent
+
+            return PlaybookAgent()
+        if self.agent != "bedrock":
+            raise ValueError(f"unknown decision agent {self.agent!r} (REVLOOP_DECISION_AGENT): "
+                             "use 'playbook' or 'bedrock'")
+        import boto3
+
+        from decisioning.bedrock import BedrockAgent
+        from decisioning.tools import ToolPorts, read_tool_registry
+
+        ports = ToolPorts.read_only(signals=db.signals(), graph=graph, memory=memory,
+                                    snapshots=lake.normalized())
+        return BedrockAgent(boto3.client("bedrock-runtime", region_name=self.bedrock_region),
+                            read_tool_registry(ports))
+
+
 class PolicyResource(dg.ConfigurableResource):
     """Cedar policies evaluated in-process (the files in decisioning/policies/)."""
 
@@ -284,6 +312,7 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             path=str(paths.vectors), embedding_model=settings.embedding_model, embedder=settings.embedder,
             bedrock_region=settings.bedrock_region, pinecone_index_host=settings.pinecone_index_host,
             pinecone_api_key=dg.EnvVar("REVLOOP_PINECONE_API_KEY") if settings.pinecone_index_host else None),
+        "agent": DecisionAgentResource(agent=settings.decision_agent, bedrock_region=settings.bedrock_region),
         "policy": PolicyResource(),
         "executors": ExecutorResource(artifacts_dir=str(paths.artifacts)),
         "warehouse": WarehouseResource(catalog_db=str(paths.iceberg_catalog),

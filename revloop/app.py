@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from actions.auth import ReviewerAuth
+from actions.auth import ReviewerAuth, local_dev_users
+from actions.auth_oidc import OidcConfig, OidcVerifier
 from actions.review import ProposalReviewService
 from actions.store import OperationalStore
 from actions.web import build_review_router
@@ -35,7 +35,9 @@ def create_app(settings: Settings) -> FastAPI:
     store = OperationalStore(url)
     review = ProposalReviewService(store, Ledger(url), clock=lambda: datetime.now(UTC),
                                    approval_ttl=timedelta(hours=settings.approval_ttl_hours))
-    auth = ReviewerAuth(local_users(settings.tenants), session_secret(settings))
+    auth = ReviewerAuth(local_dev_users(settings.tenants), session_secret(settings),
+                        oidc=oidc_verifier(settings), local_login=settings.local_login,
+                        secure_cookies=settings.secure_cookies)
     signals = open_signal_store(settings)
     crm = DemoCrmRecords(settings.paths.demo_world)
 
@@ -69,11 +71,20 @@ def create_app_from_env() -> FastAPI:
     return create_app(load_settings())
 
 
-def local_users(tenants: list[str]) -> Mapping[str, set[str]]:
-    """Local profile: one reviewer for every demo tenant, plus one per tenant to try tenant isolation."""
-    users = {LOCAL_REVIEWER: set(tenants)}
-    users.update({f"{tenant}-reviewer": {tenant} for tenant in tenants})
-    return users
+def oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """OIDC (e.g. Cognito) when an issuer is configured; the local login alone otherwise."""
+    if not settings.oidc_issuer:
+        return None
+    if not settings.oidc_client_id:
+        raise ValueError("REVLOOP_OIDC_ISSUER is set but REVLOOP_OIDC_CLIENT_ID is not: "
+                         "set the app client id")
+    secret = settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
+    return OidcVerifier(OidcConfig(
+        issuer=settings.oidc_issuer, client_id=settings.oidc_client_id, jwks_url=settings.oidc_jwks_url,
+        roles_claim=settings.oidc_roles_claim, tenants_claim=settings.oidc_tenants_claim,
+        authorization_endpoint=settings.oidc_authorization_endpoint,
+        token_endpoint=settings.oidc_token_endpoint, client_secret=secret,
+        redirect_url=settings.oidc_redirect_url))
 
 
 def session_secret(settings: Settings) -> str:

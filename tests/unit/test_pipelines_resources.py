@@ -62,3 +62,21 @@ def test_the_pinecone_key_reaches_dagster_as_a_variable_name_never_as_its_value(
     assert memory.pinecone_api_key == "REVLOOP_PINECONE_API_KEY"
     assert "pcsk_very_secret_value" not in repr(memory) + repr(settings.model_dump())
     assert resources_for(settings)["graph"].neptune_host == settings.neptune_host
+
+
+def test_the_decision_agent_is_the_playbook_by_default_and_bedrock_when_configured(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from decisioning.bedrock import BedrockAgent
+    from decisioning.playbook import PlaybookAgent
+    from world_model.graph import open_gremlite_graph
+    from tests.integration.test_world_model_memory_contract import FakeEmbedder
+    from world_model.memory import LanceDbMemory
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    for choice, kind in (("playbook", PlaybookAgent), ("bedrock", BedrockAgent)):
+        resources = resources_for(load_settings(data_dir=tmp_path, decision_agent=choice))
+        with open_gremlite_graph(tmp_path / "graph.sqlite") as graph:
+            memory = LanceDbMemory(tmp_path / "vectors", FakeEmbedder())
+            agent = resources["agent"].build(resources["db"], graph, memory, lake=resources["lake"])
+        assert isinstance(agent, kind)
