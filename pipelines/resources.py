@@ -15,7 +15,9 @@ from pydantic import PrivateAttr
 from revloop.settings import Settings
 
 if TYPE_CHECKING:
+    from actions.crm import CrmWriter
     from actions.executors import ActionExecutor
+    from actions.notify import Notifier
     from actions.review import ProposalReviewService
     from actions.store import OperationalStore
     from connectors.demo.connector import DemoConnector
@@ -268,14 +270,62 @@ class PolicyResource(dg.ConfigurableResource):
 
 
 class ExecutorResource(dg.ConfigurableResource):
-    """Executors: CRM write-back to the demo CRM, the notification outbox, brief artifacts."""
+    """Executors: CRM write-back (the demo CRM, or HubSpot / Salesforce with per-tenant credentials
+    from the environment or the secrets directory), notifications (the outbox always; Slack and SES
+    when configured), brief artifacts."""
 
     artifacts_dir: str
+    secrets_dir: str
+    crm_writer: str = "demo"
+    slack_webhook_url: str | None = None  # an EnvVar: the Dagster UI shows the variable, not the URL
+    ses_sender: str | None = None
+    ses_region: str | None = None
+    hubspot_idempotency_property: str = "revloop_idempotency_key"
+    salesforce_idempotency_field: str = "Revloop_Idempotency_Key__c"
 
     def executor(self, db: OperationalDbResource, world: DemoWorldResource) -> ActionExecutor:
         from actions.executors import ActionExecutor
 
-        return ActionExecutor(db.proposals(), db.ledger(), world.crm(), Path(self.artifacts_dir))
+        return ActionExecutor(db.proposals(), db.ledger(), self.crm(world), Path(self.artifacts_dir),
+                              notifiers=self.notifiers())
+
+    def crm(self, world: DemoWorldResource) -> CrmWriter:
+        import os
+
+        tenants, secrets = world.tenants, Path(self.secrets_dir)
+        if self.crm_writer == "demo":
+            return world.crm()
+        if self.crm_writer == "hubspot":
+            from actions.hubspot_writer import HubSpotCrmWriter, HubSpotWriteApi
+            from connectors.credentials import hubspot_credentials
+
+            return HubSpotCrmWriter({t: HubSpotWriteApi(hubspot_credentials(os.environ, secrets, t))
+                                     for t in tenants}, self.hubspot_idempotency_property)
+        if self.crm_writer == "salesforce":
+            from actions.salesforce_writer import SalesforceCrmWriter, SalesforceWriteApi
+            from connectors.credentials import salesforce_credentials
+
+            return SalesforceCrmWriter({t: SalesforceWriteApi(salesforce_credentials(os.environ, secrets, t))
+                                        for t in tenants}, self.salesforce_idempotency_field)
+        raise ValueError(f"unknown CRM writer {self.crm_writer!r} (REVLOOP_CRM_WRITER): "
+                         "use demo, hubspot or salesforce")
+
+    def notifiers(self) -> list[Notifier]:
+        found: list[Notifier] = []
+        if self.slack_webhook_url:
+            from actions.notify_slack import SlackWebhookNotifier
+
+            found.append(SlackWebhookNotifier(self.slack_webhook_url))
+        if self.ses_sender:
+            import boto3
+            from botocore.config import Config
+
+            from actions.notify_ses import SesEmailNotifier
+
+            client = boto3.client("sesv2", region_name=self.ses_region,
+                                  config=Config(retries={"mode": "standard"}))
+            found.append(SesEmailNotifier(client, self.ses_sender))
+        return found
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -314,7 +364,11 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             pinecone_api_key=dg.EnvVar("REVLOOP_PINECONE_API_KEY") if settings.pinecone_index_host else None),
         "agent": DecisionAgentResource(agent=settings.decision_agent, bedrock_region=settings.bedrock_region),
         "policy": PolicyResource(),
-        "executors": ExecutorResource(artifacts_dir=str(paths.artifacts)),
+        "executors": ExecutorResource(
+            artifacts_dir=str(paths.artifacts), secrets_dir=str(paths.secrets),
+            crm_writer=settings.crm_writer,
+            slack_webhook_url=dg.EnvVar("REVLOOP_SLACK_WEBHOOK_URL") if settings.slack_webhook_url else None,
+            ses_sender=settings.ses_sender, ses_region=settings.ses_region),
         "warehouse": WarehouseResource(catalog_db=str(paths.iceberg_catalog),
                                        warehouse_dir=str(paths.iceberg_warehouse)),
     }

@@ -34,7 +34,8 @@ def create_app(settings: Settings) -> FastAPI:
     url = state_url(settings)
     store = OperationalStore(url)
     review = ProposalReviewService(store, Ledger(url), clock=lambda: datetime.now(UTC),
-                                   approval_ttl=timedelta(hours=settings.approval_ttl_hours))
+                                   approval_ttl=timedelta(hours=settings.approval_ttl_hours),
+                                   approval_validity=timedelta(hours=settings.approval_validity_hours))
     auth = ReviewerAuth(local_dev_users(settings.tenants), session_secret(settings),
                         oidc=oidc_verifier(settings), local_login=settings.local_login,
                         secure_cookies=settings.secure_cookies)

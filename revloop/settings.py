@@ -109,6 +109,19 @@ class Settings(BaseSettings):
         description="'playbook': deterministic plays per signal kind; 'bedrock': the Bedrock Converse "
         "agent over the read-only tool plane (decisioning/README.md), AWS credentials from boto3.",
     )
+    # -- executors ------------------------------------------------------------------------------------
+    crm_writer: Literal["demo", "hubspot", "salesforce"] = Field(
+        default="demo",
+        description="Where approved CRM changes are written: the demo CRM, or HubSpot / Salesforce with "
+        "per-tenant credentials (connectors/README.md: REVLOOP_HUBSPOT_TOKEN[__<TENANT>], "
+        "REVLOOP_SALESFORCE_*).",
+    )
+    slack_webhook_url: SecretStr | None = Field(
+        default=None, description="Slack incoming-webhook URL (secret). Unset: no Slack messages.")
+    ses_sender: str | None = Field(default=None, description="Verified SES sender address. Unset: no email.")
+    ses_region: str | None = Field(default=None, description="AWS region for SES (default: the AWS default).")
+    approval_validity_hours: float = Field(
+        default=24.0, gt=0, description="How long an approval may be executed after it was given.")
     schedule_cron: str = Field(
         default="*/10 * * * *",
         description="Cron of the schedule that advances the demo world one day and runs the loop.",

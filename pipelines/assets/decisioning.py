@@ -43,7 +43,6 @@ def proposals(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
         "proposals_by_action_type": dg.MetadataValue.json(dict(sorted(by_type.items()))),
         "abstentions": len(abstained),
         "abstention_reasons": dg.MetadataValue.json(dict(Counter(a.reason for a in abstained))),
-        "agent": f"{agent.name} {agent.version}",
     })
 
 

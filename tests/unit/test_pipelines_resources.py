@@ -80,3 +80,31 @@ def test_the_decision_agent_is_the_playbook_by_default_and_bedrock_when_configur
             memory = LanceDbMemory(tmp_path / "vectors", FakeEmbedder())
             agent = resources["agent"].build(resources["db"], graph, memory, lake=resources["lake"])
         assert isinstance(agent, kind)
+
+
+def test_the_crm_writer_and_notifiers_follow_the_settings_and_keep_secrets_out_of_config(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions.hubspot_writer import HubSpotCrmWriter
+    from connectors.demo.crm import DemoCrm
+
+    resources = resources_for(load_settings(data_dir=tmp_path))
+    resources["demo_world"].world()  # creates the demo world the demo CRM writes to
+    assert isinstance(resources["executors"].crm(resources["demo_world"]), DemoCrm)
+    assert resources["executors"].notifiers() == []
+
+    monkeypatch.setenv("REVLOOP_HUBSPOT_TOKEN", "pat-na1-secret-token")
+    monkeypatch.setenv("REVLOOP_SLACK_WEBHOOK_URL", "https://hooks.slack.com/services/T/B/secretpart")
+    settings = load_settings(data_dir=tmp_path, crm_writer="hubspot", ses_sender="revloop@vendor.example",
+                             ses_region="eu-west-1")
+    executors = resources_for(settings)["executors"]
+    assert "secretpart" not in repr(executors) and "pat-na1" not in repr(executors)
+    assert isinstance(executors.crm(resources["demo_world"]), HubSpotCrmWriter)
+    assert executors.slack_webhook_url == "REVLOOP_SLACK_WEBHOOK_URL"
+
+
+def test_a_crm_writer_without_credentials_says_which_variable_is_missing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REVLOOP_HUBSPOT_TOKEN", raising=False)
+    resources = resources_for(load_settings(data_dir=tmp_path, crm_writer="hubspot"))
+    with pytest.raises(Exception, match="REVLOOP_HUBSPOT_TOKEN"):
+        resources["executors"].crm(resources["demo_world"])
