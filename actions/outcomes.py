@@ -21,6 +21,10 @@ from connectors.demo.events import GroundTruthEvent
 from ledger.sql import make_engine
 from ledger.store import Ledger, NewEntry
 from perception.contracts import ChangeType, FieldChange
+from perception.diff import diff_snapshots
+from perception.normalize import NormalizedSnapshot
+from perception.schemas import KEYS
+from perception.snapshot_store import NormalizedSnapshotStore
 
 OUTCOME_ACTOR = "outcomes"
 
@@ -114,6 +118,13 @@ def outcomes_from_changes(changes: Iterable[FieldChange], observed_at: datetime,
     return out
 
 
+def outcomes_between(previous: NormalizedSnapshot | None, current: NormalizedSnapshot) -> list[Outcome]:
+    """Outcomes in what changed from one CRM snapshot of a tenant to the next."""
+    records = {name: {row[KEYS[name]]: row for row in current.table(name).iter_rows(named=True)}
+               for name in ("accounts", "opportunities")}
+    return outcomes_from_changes(diff_snapshots(previous, current), current.pulled_at, records)
+
+
 # Ground-truth kinds of the demo world that are outcomes (the rest are risks the loop should notice).
 _TRUTH_OUTCOMES = {"deal_slipped": OutcomeKind.close_date_slipped}
 
@@ -178,6 +189,13 @@ outcomes_table = Table(
 )
 
 
+outcome_cursors = Table(
+    "outcome_cursors", _metadata,
+    Column("tenant", String(128), primary_key=True),
+    Column("pulled_at", String(40), nullable=False),  # the newest snapshot read for outcomes
+)
+
+
 class OutcomeStore:
     """Recorded outcomes in the operational database; each outcome id once."""
 
@@ -209,6 +227,19 @@ class OutcomeStore:
                              .values(ledger_seq=entry.seq))
         return new
 
+    def cursor(self, tenant: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            at = conn.execute(select(outcome_cursors.c.pulled_at).where(
+                outcome_cursors.c.tenant == tenant)).scalar_one_or_none()
+        return datetime.fromisoformat(at) if at else None
+
+    def advance(self, tenant: str, pulled_at: datetime) -> None:
+        at = pulled_at.astimezone(UTC).isoformat()
+        with self.engine.begin() as conn:
+            if conn.execute(update(outcome_cursors).where(outcome_cursors.c.tenant == tenant)
+                            .values(pulled_at=at)).rowcount == 0:
+                conn.execute(outcome_cursors.insert().values(tenant=tenant, pulled_at=at))
+
     def rows(self, tenant: str | None = None) -> list[dict[str, Any]]:
         """Every stored outcome, shaped for the Iceberg ``outcomes`` table."""
         query = select(outcomes_table).order_by(outcomes_table.c.observed_at, outcomes_table.c.outcome_id)
@@ -221,3 +252,27 @@ class OutcomeStore:
 def _from_row(row: Any) -> Outcome:
     values = {k: v for k, v in row._mapping.items() if k != "ledger_seq"}
     return Outcome(**{**values, "observed_at": datetime.fromisoformat(row.observed_at)})
+
+
+def observe_outcomes(snapshots: NormalizedSnapshotStore, tenant: str, store: OutcomeStore, ledger: Ledger,
+                     proposals: Sequence[Mapping[str, Any]], actions: Sequence[Mapping[str, Any]],
+                     truth: Iterable[GroundTruthEvent] = ()) -> list[Outcome]:
+    """Read outcomes from every snapshot of ``tenant`` newer than the store's cursor (each against the
+    one before it) and from ``truth``, link them to the work before them, record the new ones."""
+    since = store.cursor(tenant)
+    found = outcomes_from_ground_truth(e for e in truth if e.tenant == tenant)
+    newest = since
+    for at in snapshots.list(tenant):
+        if since is not None and at <= since:
+            continue
+        current = snapshots.read(tenant, at)
+        if current is None:
+            continue
+        previous = snapshots.previous(tenant, at)
+        if previous is not None:  # the first snapshot is where the world starts, not a change
+            found.extend(outcomes_between(previous, current))
+        newest = at
+    recorded = store.record(link_to_prior_work(found, proposals, actions), ledger)
+    if newest is not None and newest != since:
+        store.advance(tenant, newest)
+    return recorded

@@ -123,3 +123,12 @@ def format_table(t: pa.Table) -> str:
     out += [line(r) for r in rows]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)
+
+
+def markdown_table(t: pa.Table) -> str:
+    """A Markdown table (for Dagster's asset metadata), cells as ``format_table`` writes them."""
+    header = t.column_names
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row.values()) + " |"
+              for row in t.to_pylist()]
+    return "\n".join(lines)

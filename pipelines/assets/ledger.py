@@ -1,10 +1,15 @@
-"""Ledger assets: chain heads (verified), Iceberg tables for analysis, and the outcome report."""
+"""Ledger assets: chain heads (verified), observed outcomes, Iceberg tables for analysis, and the
+outcome report."""
 
+import base64
+from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
 from pipelines.assets.actions import action_executions, review_queue
-from pipelines.resources import OperationalDbResource, WarehouseResource
+from pipelines.resources import DemoWorldResource, LakeResource, OperationalDbResource, WarehouseResource
 
 
 @dg.asset(group_name="ledger", deps=[review_queue, action_executions], kinds={"sqlite"})
@@ -35,31 +40,64 @@ def ledger_chain_verifies(db: OperationalDbResource) -> dg.AssetCheckResult:
         "by_tenant": dg.MetadataValue.json(report.entries_by_tenant)})
 
 
-@dg.asset(group_name="ledger", deps=[ledger_heads], kinds={"iceberg"})
+@dg.asset(group_name="ledger", deps=[action_executions, "normalized_snapshots"], kinds={"sqlite"})
+def observed_outcomes(context: dg.AssetExecutionContext, db: OperationalDbResource, lake: LakeResource,
+                      demo_world: DemoWorldResource) -> dg.MaterializeResult:
+    """What happened on accounts after the loop acted or not: deals won or lost, close dates held or
+    slipped, renewals, churn, read from each new CRM snapshot (and the demo world's truth), linked to
+    the proposals and executed actions on the account before it, recorded once with a ledger entry."""
+    from actions.outcomes import OutcomeStore, observe_outcomes
+
+    store, operational = OutcomeStore(db.url), db.proposals()
+    proposals, actions = operational.proposal_rows(), operational.action_rows()
+    truth = demo_world.world().ground_truth()
+    recorded = {tenant: observe_outcomes(lake.normalized(), tenant, store, db.ledger(), proposals, actions,
+                                         truth)
+                for tenant in demo_world.tenants}
+    kinds = Counter(o.kind.value for found in recorded.values() for o in found)
+    return dg.MaterializeResult(metadata={
+        "outcomes_recorded": sum(kinds.values()),
+        "by_kind": dg.MetadataValue.json(dict(sorted(kinds.items()))),
+        "by_tenant": dg.MetadataValue.json({t: len(found) for t, found in recorded.items()}),
+    })
+
+
+@dg.asset(group_name="ledger", deps=[ledger_heads, observed_outcomes], kinds={"iceberg"})
 def iceberg_tables(context: dg.AssetExecutionContext, db: OperationalDbResource,
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Signals, proposals, decisions, actions and ledger entries exported to Iceberg tables
-    (partitioned by tenant and day) for outcome analysis: DuckDB locally, Athena in AWS."""
+    """Signals, proposals, decisions, actions, outcomes and ledger entries appended to Iceberg tables
+    (partitioned by tenant and day) since the last export, for outcome analysis: DuckDB locally,
+    Athena in AWS. Watermarks per table and tenant live in the tables' snapshot summaries."""
+    from actions.outcomes import OutcomeStore
     from pipelines.export import export_to_warehouse
 
-    written = export_to_warehouse(warehouse.warehouse(), db.signals(), db.proposals(), db.ledger())
+    lake = warehouse.warehouse()
+    written = export_to_warehouse(lake, db.signals(), db.proposals(), db.ledger(), OutcomeStore(db.url))
     return dg.MaterializeResult(metadata={
         "rows_written": dg.MetadataValue.json(written),
         "total_rows_written": sum(written.values()),
+        "rows_in_tables": dg.MetadataValue.json({t: lake.row_count(t) for t in lake.table_names()}),
     })
 
 
 @dg.asset(group_name="ledger", deps=[iceberg_tables], kinds={"duckdb"})
 def outcome_report(context: dg.AssetExecutionContext,
                    warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """The saved `loop_counts` query run by DuckDB over the Iceberg tables: per tenant signals,
-    proposals by status, executed actions and ledger entries."""
-    from ledger.analysis import run_query
+    """Every saved outcome query (approval rate and time to decision, signal-to-outcome conversion,
+    win/churn with vs without executed actions, policy denials by reason, ...) run by DuckDB over the
+    Iceberg tables: each as a table and a bar chart (PNG)."""
+    from ledger.analysis import list_queries, markdown_table, run_query
+    from ledger.plots import plot_result
 
-    table = run_query(warehouse.warehouse(), "loop_counts")
-    rows = table.to_pylist()
-    header = list(table.column_names)
-    md = "| " + " | ".join(header) + " |\n|" + "---|" * len(header) + "\n" + "\n".join(
-        "| " + " | ".join(str(row[c]) for c in header) + " |" for row in rows)
-    return dg.MaterializeResult(metadata={"loop_counts": dg.MetadataValue.md(md),
-                                          "tenants": len(rows)})
+    lake = warehouse.warehouse()
+    plots = Path(warehouse.warehouse_dir).parent / "reports"
+    metadata: dict[str, Any] = {}
+    for query in list_queries():
+        table = run_query(lake, query.name)
+        png = plot_result(table, query.name, plots / f"{query.name}.png")
+        image = base64.b64encode(png.read_bytes()).decode()
+        metadata[query.name] = dg.MetadataValue.md(
+            f"{query.description}\n\n{markdown_table(table)}\n\n![{query.name}](data:image/png;base64,{image})")
+        metadata[f"{query.name}_plot"] = dg.MetadataValue.path(str(png))
+        metadata[f"{query.name}_rows"] = table.num_rows
+    return dg.MaterializeResult(metadata=metadata)

@@ -7,12 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from actions.outcomes import (
     OutcomeKind,
     OutcomeStore,
     link_to_prior_work,
+    observe_outcomes,
     outcomes_from_changes,
     outcomes_from_ground_truth,
 )
@@ -20,6 +22,9 @@ from connectors.demo.events import GroundTruthEvent
 from ledger.sql import sqlite_url
 from ledger.store import Ledger
 from perception.contracts import ChangeType, FieldChange
+from perception.normalize import NormalizedSnapshot
+from perception.schemas import ACCOUNTS, OPPORTUNITIES
+from perception.snapshot_store import NormalizedSnapshotStore
 
 AT = datetime(2025, 3, 10, 6, 0, tzinfo=UTC)
 
@@ -137,3 +142,35 @@ def test_each_outcome_is_recorded_once_with_its_ledger_entry_even_after_a_crash(
     entries = ledger.entries("acme", kind="outcome.observed")
     assert sorted(e.payload["outcome_id"] for e in entries) == sorted(o.outcome_id for o in found)
     assert {r["kind"] for r in store.rows("acme")} == {"deal_won", "churned"} and store.rows("other") == []
+
+
+def snapshot(day: int, stage: str, close: date, renewal: date, slip: date) -> NormalizedSnapshot:
+    accounts = pl.DataFrame([{"tenant": "acme", "account_id": "acc-1", "name": "Acme", "domain": "acme.test",
+                              "industry": "saas", "owner_email": "ana@acme.test", "arr": 50000.0,
+                              "seats_licensed": 20, "renewal_date": renewal}], schema=ACCOUNTS)
+    opportunities = pl.DataFrame([
+        {"tenant": "acme", "opportunity_id": "opp-1", "account_id": "acc-1", "name": "Expansion",
+         "stage": stage, "amount": 9000.0, "close_date": close, "owner_email": "ana@acme.test",
+         "stage_changed_on": None},
+        {"tenant": "acme", "opportunity_id": "opp-2", "account_id": "acc-1", "name": "Renewal uplift",
+         "stage": "proposal", "amount": 3000.0, "close_date": slip, "owner_email": "ana@acme.test",
+         "stage_changed_on": None}], schema=OPPORTUNITIES)
+    return NormalizedSnapshot("acme", "demo", datetime(2025, 3, day, 6, tzinfo=UTC),
+                              {"accounts": accounts, "opportunities": opportunities})
+
+
+def test_outcomes_are_read_from_each_new_snapshot_once(tmp_path: Path) -> None:
+    snapshots = NormalizedSnapshotStore(tmp_path / "lake")
+    snapshots.write(snapshot(1, "negotiation", date(2025, 3, 20), date(2025, 3, 2), date(2025, 3, 25)))
+    snapshots.write(snapshot(2, "closed_won", date(2025, 3, 20), date(2026, 3, 2), date(2025, 3, 25)))
+    url = sqlite_url(tmp_path / "state.db")
+    store, ledger = OutcomeStore(url), Ledger(url)
+    first = observe_outcomes(snapshots, "acme", store, ledger, [], [])
+    assert sorted((o.kind.value, o.entity_id, o.value) for o in first) == [
+        ("close_date_held", "opp-1", None), ("deal_won", "opp-1", 9000.0), ("renewed", "acc-1", 50000.0)]
+    assert observe_outcomes(snapshots, "acme", store, ledger, [], []) == []
+    snapshots.write(snapshot(3, "closed_won", date(2025, 3, 20), date(2026, 3, 2), date(2025, 4, 4)))
+    [slipped] = observe_outcomes(snapshots, "acme", store, ledger, [], [])
+    assert (slipped.kind, slipped.value, slipped.observed_at.day) == (OutcomeKind.close_date_slipped, 10.0, 3)
+    assert store.cursor("acme") == datetime(2025, 3, 3, 6, tzinfo=UTC)
+    assert len(ledger.entries("acme", kind="outcome.observed")) == 4
