@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import Column, MetaData, String, Table, select, update
 from sqlalchemy import insert as sql_insert
 
+from connectors.cursors import CursorStore, commit_pull
 from connectors.records import RawSnapshot
 from ledger.sql import READ_ONLY, make_engine
 from ledger.store import Ledger, NewEntry
@@ -76,6 +77,30 @@ def pull_new_snapshots(connector: DayPullConnector, raw_store: LocalObjectStore,
             "pulled_at": snapshot.pulled_at.isoformat(), "uris": uris, "row_counts": report.row_counts})
         reports.append(report)
     return reports
+
+
+class LivePullConnector(Protocol):
+    """A connector that pulls a CRM as it is now, incrementally from persisted cursors (HubSpot,
+    Salesforce)."""
+
+    source: str
+
+    def pull(self, tenant: str, full: bool = False) -> RawSnapshot: ...
+
+
+def pull_live_snapshot(connector: LivePullConnector, raw_store: LocalObjectStore, cursors: CursorStore,
+                       ledger: Ledger, tenant: str, full: bool = False) -> PullReport:
+    """Pull what changed since the tenant's cursors (everything on the first pull or with ``full``),
+    write it as an immutable raw snapshot, and only then advance the cursors (a crash re-pulls,
+    never skips)."""
+    snapshot = connector.pull(tenant, full=full)
+    uris = commit_pull(snapshot, raw_store, cursors)
+    report = PullReport(tenant, snapshot.source, snapshot.pulled_at, uris, snapshot.row_counts())
+    ledger.append(tenant, "snapshot.pulled", f"connector:{snapshot.source}", {
+        "pulled_at": snapshot.pulled_at.isoformat(), "uris": uris, "row_counts": report.row_counts,
+        "complete": snapshot.complete,
+        "cursors": {name: at.isoformat() for name, at in sorted(snapshot.cursors.items())}})
+    return report
 
 
 def normalize_new_snapshots(raw_store: LocalObjectStore, normalized_store: NormalizedSnapshotStore,

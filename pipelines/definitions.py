@@ -8,7 +8,7 @@ from pipelines.assets import actions, decisioning, ledger, perception, world_mod
 from pipelines.checks import canonical_tables_meet_expectations
 from pipelines.jobs import demo_world_advance, execute_actions, revloop_loop, webhook_ingest
 from pipelines.resources import resources_for
-from pipelines.schedules import demo_world_schedule, new_exports_sensor
+from pipelines.schedules import crm_pull_schedule, demo_world_schedule, new_exports_sensor
 from pipelines.sensors import decided_actions_sensor, webhook_inbox_sensor
 from revloop.settings import Settings, load_settings
 
@@ -20,7 +20,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=dg.load_assets_from_modules(ASSET_MODULES),
         asset_checks=[canonical_tables_meet_expectations, ledger.ledger_chain_verifies],
         jobs=[demo_world_advance, revloop_loop, webhook_ingest, execute_actions],
-        schedules=[demo_world_schedule(settings.schedule_cron)],
+        schedules=[crm_pull_schedule(settings.schedule_cron, settings.tenants)
+                   if settings.crm_source != "demo" else demo_world_schedule(settings.schedule_cron)],
         sensors=[new_exports_sensor, webhook_inbox_sensor, decided_actions_sensor],
         resources=resources_for(settings),
         # Steps share one process: each run loads the engines and the embedding model once.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from actions.notify import Notifier
     from actions.review import ProposalReviewService
     from actions.store import OperationalStore
+    from connectors.cursors import CursorStore
     from connectors.demo.connector import DemoConnector
     from connectors.demo.crm import DemoCrm
     from connectors.demo.world import DemoWorld
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from perception.quality_gate import QualityGate
     from perception.signal_store import SignalStore
     from perception.snapshot_store import NormalizedSnapshotStore
-    from perception.stage import SenseCursor
+    from perception.stage import LivePullConnector, SenseCursor
     from perception.thresholds import SignalThresholds
     from world_model.embedder import Embedder
     from world_model.graph import SituationGraph
@@ -134,6 +135,44 @@ class LakeResource(dg.ConfigurableResource):
         from perception.snapshot_store import NormalizedSnapshotStore
 
         return NormalizedSnapshotStore(Path(self.root))
+
+
+class SourcesResource(dg.ConfigurableResource):
+    """Where each tenant's CRM data comes from: the demo world's daily exports, or HubSpot / Salesforce
+    pulled live (incrementally from cursors kept in the operational database), with per-tenant
+    credentials from the environment or the secrets directory (connectors/README.md)."""
+
+    crm_source: str = "demo"
+    state_url: str
+    secrets_dir: str
+
+    @property
+    def live(self) -> bool:
+        return self.crm_source != "demo"
+
+    def cursors(self) -> CursorStore:
+        from connectors.cursors import CursorStore
+
+        return CursorStore(self.state_url)
+
+    def connector(self, tenant: str) -> LivePullConnector:
+        import os
+
+        secrets = Path(self.secrets_dir)
+        if self.crm_source == "hubspot":
+            from connectors.credentials import hubspot_credentials
+            from connectors.hubspot import HubSpotConnector
+
+            return HubSpotConnector.from_credentials(hubspot_credentials(os.environ, secrets, tenant),
+                                                     cursors=self.cursors())
+        if self.crm_source == "salesforce":
+            from connectors.credentials import salesforce_credentials
+            from connectors.salesforce import SalesforceConnector
+
+            return SalesforceConnector.from_credentials(salesforce_credentials(os.environ, secrets, tenant),
+                                                        cursors=self.cursors())
+        raise ValueError(f"no live connector for CRM source {self.crm_source!r} (REVLOOP_CRM_SOURCE): "
+                         "use demo, hubspot or salesforce")
 
 
 class SignalRulesResource(dg.ConfigurableResource):
@@ -353,6 +392,8 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
                                         accounts_per_tenant=settings.demo_accounts_per_tenant,
                                         seed=settings.demo_seed, event_rate=settings.demo_event_rate),
         "lake": LakeResource(root=str(paths.lake), raw_uri=settings.raw_store_uri),
+        "sources": SourcesResource(crm_source=settings.crm_source, state_url=sqlite_url(paths.state_db),
+                                   secrets_dir=str(paths.secrets)),
         "signal_rules": SignalRulesResource(thresholds_file=str(settings.signal_thresholds_file)
                                             if settings.signal_thresholds_file else None),
         "graph": SituationGraphResource(path=str(paths.graph_db), neptune_host=settings.neptune_host,

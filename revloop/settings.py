@@ -73,6 +73,11 @@ class Settings(BaseSettings):
         description="Sentence-embedding model: an installed model package name or a local path.",
     )
     # -- perception ---------------------------------------------------------------------------------
+    crm_source: Literal["demo", "hubspot", "salesforce"] = Field(
+        default="demo",
+        description="Where CRM data comes from: the demo world's daily exports, or HubSpot / Salesforce "
+        "pulled live (incremental from cursors) with per-tenant credentials (connectors/README.md).",
+    )
     signal_thresholds_file: Path | None = Field(
         default=None,
         description="YAML or JSON file of signal-threshold overrides (keys and defaults: "

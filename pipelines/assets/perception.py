@@ -8,11 +8,18 @@ each run diffs the tenant's next good snapshot against its last good one."""
 
 
 from collections import Counter
+from datetime import UTC, datetime
 
 import dagster as dg
 
 from pipelines.partitions import partition_of, run_tenants, tenant_day_partitions
-from pipelines.resources import DemoWorldResource, LakeResource, OperationalDbResource, SignalRulesResource
+from pipelines.resources import (
+    DemoWorldResource,
+    LakeResource,
+    OperationalDbResource,
+    SignalRulesResource,
+    SourcesResource,
+)
 
 
 class DemoWorldConfig(dg.Config):
@@ -42,16 +49,26 @@ def demo_world_day(context: dg.AssetExecutionContext, config: DemoWorldConfig,
 @dg.asset(group_name="perception", deps=[demo_world_day], kinds={"parquet"},
           partitions_def=tenant_day_partitions)
 def raw_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
-                  lake: LakeResource, db: OperationalDbResource) -> dg.MaterializeResult:
-    """Immutable raw snapshots pulled from the tenant's sources for the partition's day, addressed by
-    (tenant, source, object, pulled_at) in the local lake. A day already stored is not pulled again."""
-    from perception.stage import pull_new_snapshots
+                  lake: LakeResource, db: OperationalDbResource,
+                  sources: SourcesResource) -> dg.MaterializeResult:
+    """Immutable raw snapshots pulled from the tenant's CRM for the partition's day, addressed by
+    (tenant, source, object, pulled_at) in the lake. Demo source: that day's export (a day already
+    stored is not pulled again). HubSpot / Salesforce: today's partition pulls what changed since the
+    cursors; a past day cannot be pulled from a live CRM, so its run re-processes what was stored."""
+    from perception.stage import pull_live_snapshot, pull_new_snapshots
 
     tenant, day = partition_of(context)
-    connector = demo_world.connector()
-    reports = pull_new_snapshots(connector, lake.raw(), db.ledger(), tenant, day=day)
-    stored = [at for at in lake.raw().list_snapshots(tenant, connector.source) if at.date() == day]
-    if not reports:
+    if sources.live:
+        today = datetime.now(UTC).date()
+        reports = [pull_live_snapshot(sources.connector(tenant), lake.raw(), sources.cursors(), db.ledger(),
+                                      tenant)] if day == today else []
+        if day != today:
+            context.log.info(f"{tenant} {day}: a live CRM is pulled only for today ({today}); the "
+                             "snapshots stored that day are processed again")
+    else:
+        reports = pull_new_snapshots(demo_world.connector(), lake.raw(), db.ledger(), tenant, day=day)
+    stored = [at for at in lake.raw().list_snapshots(tenant, sources.crm_source) if at.date() == day]
+    if not reports and not sources.live:
         context.log.info(f"{tenant} {day}: " + ("already stored" if stored else "no export for this day"))
     rows: Counter[str] = Counter()
     for report in reports:
@@ -70,8 +87,8 @@ def raw_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResour
 
 @dg.asset(group_name="perception", deps=[raw_snapshots], kinds={"polars", "parquet"},
           partitions_def=tenant_day_partitions)
-def normalized_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResource,
-                         lake: LakeResource, db: OperationalDbResource) -> dg.MaterializeResult:
+def normalized_snapshots(context: dg.AssetExecutionContext, lake: LakeResource, db: OperationalDbResource,
+                         sources: SourcesResource) -> dg.MaterializeResult:
     """The partition's raw snapshots normalized with polars to the canonical schemas
     (perception/README.md). Malformed records are quarantined with a reason, never dropped silently.
     Each new snapshot then goes through the quality gate (great-expectations suites per canonical
@@ -81,7 +98,7 @@ def normalized_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorl
 
     tenant, day = partition_of(context)
     reports = normalize_new_snapshots(lake.raw(), lake.normalized(), db.ledger(), tenant,
-                                      source=demo_world.connector().source, day=day)
+                                      source=sources.crm_source, day=day)
     gate = check_new_snapshots(lake.normalized(), db.quality_gate(), [tenant])
     for verdict in gate.held:
         context.log.warning(f"holding back tenant {verdict.tenant} snapshot "

@@ -35,7 +35,7 @@ def settings(tmp_path: Path) -> Settings:
 def _sensor_result(settings: Settings, instance: dg.DagsterInstance) -> dg.SensorResult:
     resources = resources_for(settings)
     context = dg.build_sensor_context(instance=instance, resources={
-        "demo_world": resources["demo_world"], "lake": resources["lake"]})
+        "demo_world": resources["demo_world"], "lake": resources["lake"], "sources": resources["sources"]})
     result = new_exports_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result

@@ -36,3 +36,16 @@ def test_the_module_level_definitions_load_like_dagster_loads_them(tmp_path: Pat
 
     loaded = defs()
     assert isinstance(loaded, dg.Definitions)
+
+
+def test_a_live_crm_source_runs_each_tenant_s_today_partition_on_schedule(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    defs = build_definitions(load_settings(data_dir=tmp_path, crm_source="hubspot",
+                                           demo_tenants="acme,globex"))
+    schedule = defs.resolve_schedule_def("crm_pull")
+    assert schedule.job_name == LOOP_JOB
+    at = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+    requests = schedule(dg.build_schedule_context(scheduled_execution_time=at))
+    assert [r.partition_key for r in requests] == ["2026-11-20|acme", "2026-11-20|globex"]
+    assert len({r.run_key for r in requests}) == 2
