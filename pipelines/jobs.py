@@ -9,7 +9,7 @@ DEMO_JOB = "demo_world_advance"
 WEBHOOK_JOB = "webhook_ingest"
 EXECUTE_JOB = "execute_actions"
 
-_REPORTING = ["ledger_heads", "iceberg_tables", "outcome_report"]
+_REPORTING = ["ledger_heads", "observed_outcomes", "iceberg_tables", "outcome_report"]
 
 demo_world_advance = dg.define_asset_job(
     DEMO_JOB,

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from revloop.commands import analyze as analyze_commands
 from revloop.commands import demo as demo_commands
 from revloop.commands import ledger as ledger_commands
 from revloop.commands import mcp as mcp_commands
@@ -29,6 +30,7 @@ app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(loop_app, name="loop")
 app.add_typer(demo_commands.app, name="demo")
 app.add_typer(webhook_app, name="webhook")
+app.add_typer(analyze_commands.app, name="analyze")
 app.add_typer(policy_commands.app, name="policy")
 app.add_typer(replay_commands.app, name="replay")
 app.add_typer(mcp_commands.app, name="mcp")
@@ -78,25 +80,6 @@ def loop_launch(
     typer.echo(status)
     if status not in {"SUCCESS", "QUEUED", "STARTED", "STARTING", "NOT_STARTED"}:  # TIMEOUT fails too
         raise typer.Exit(1)
-
-
-@app.command()
-def analyze(
-    query: Annotated[str | None, typer.Argument(help="Saved query name; omit to list them.")] = None,
-) -> None:
-    """Run a saved outcome-analysis query with DuckDB over the local Iceberg tables."""
-    from ledger.analysis import format_table, list_queries, run_query
-    from revloop.wiring import open_warehouse
-
-    if query is None:
-        for saved in list_queries():
-            typer.echo(f"{saved.name:<32} {saved.description}")
-        return
-    names = {saved.name for saved in list_queries()}
-    if query not in names:
-        typer.echo(f"unknown query {query!r}; saved queries: {', '.join(sorted(names))}", err=True)
-        raise typer.Exit(2)
-    typer.echo(format_table(run_query(open_warehouse(_settings()), query)))
 
 
 @app.command()
