@@ -1,6 +1,6 @@
 """The append-only ledger store: one hash chain per tenant in the operational database.
 
-Rows can only be inserted: SQLite triggers refuse UPDATE and DELETE on ledger_entries."""
+Rows can only be inserted: triggers refuse UPDATE and DELETE on ledger_entries (ledger.append_only)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 
+from ledger.append_only import enforce_append_only
 from ledger.canonical import canonical_bytes_of
 from ledger.chain import ChainBreak
 from ledger.entry import GENESIS_HASH, LedgerEntry
@@ -62,14 +63,6 @@ ledger_heads = Table(
     Column("seq", Integer, nullable=False),
     Column("entry_hash", String(64), nullable=False),
 )
-
-_SQLITE_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS ledger_entries_no_update BEFORE UPDATE ON ledger_entries
-       BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only'); END""",
-    """CREATE TRIGGER IF NOT EXISTS ledger_entries_no_delete BEFORE DELETE ON ledger_entries
-       BEGIN SELECT RAISE(ABORT, 'ledger_entries is append-only'); END""",
-)
-
 
 _COLUMNS = "seq, tenant, kind, actor, recorded_at, payload, payload_digest, prev_hash, entry_hash"
 _ROWS = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
@@ -138,10 +131,7 @@ class Ledger:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         metadata.create_all(self.engine)
-        if self.engine.dialect.name == "sqlite":
-            with self.engine.begin() as conn:
-                for ddl in _SQLITE_TRIGGERS:
-                    conn.exec_driver_sql(ddl)
+        enforce_append_only(self.engine)
 
     def append(self, tenant: str, kind: str, actor: str, payload: dict[str, Any]) -> LedgerEntry:
         return self.append_many([NewEntry(tenant, kind, actor, payload)])[0]
