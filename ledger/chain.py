@@ -14,9 +14,10 @@ from ledger.header import entry_header_bytes, plain_header_bytes, plain_text
 
 _MAX_SAFE_INTEGER = 2**53 - 1
 
-# A stored row as a plain tuple: seq, tenant, kind, actor, recorded_at, payload (stored JSON text),
-# payload_digest, prev_hash, entry_hash. The fast paths read these straight from the database cursor.
-RowTuple = tuple[int, str, str, str, str, str, str, str, str]
+# A stored row as a plain tuple: seq, tenant, kind, actor, recorded_at, payload (the stored JSON text's
+# UTF-8 bytes: ``CAST(payload AS BLOB)``, so it is hashed without a decode and re-encode), payload_digest,
+# prev_hash, entry_hash. The fast paths read these straight from the database cursor.
+RowTuple = tuple[int, str, str, str, str, bytes, str, str, str]
 
 
 class ChainBreak(Exception):  # noqa: N818 - a finding, raised inside the ledger and re-raised typed
@@ -38,15 +39,15 @@ def check_run(tenant: str, rows: Iterable[RowTuple], first_seq: int, first_prev:
     leaves: list[bytes] = []
     append = leaves.append
     plain_names: dict[tuple[str, str, str], bool] = {}
-    for seq, row_tenant, kind, actor, recorded_at, payload_json, digest, prev, stored_hash in rows:
+    for seq, row_tenant, kind, actor, recorded_at, payload, digest, prev, stored_hash in rows:
         if row_tenant != tenant:
             raise ChainBreak(seq, f"row belongs to tenant {row_tenant!r}")
         if seq != expected_seq:
             raise ChainBreak(expected_seq, f"sequence gap: expected seq {expected_seq}, found {seq}")
         # The store writes the canonical bytes it hashed, so hashing the stored text is enough;
         # only a mismatch pays for parsing and re-canonicalising.
-        if sha256(payload_json.encode()).hexdigest() != digest:
-            check_payload_value(seq, payload_json, digest)
+        if sha256(payload).hexdigest() != digest:
+            check_payload_value(seq, payload, digest)
         if prev != expected_prev:
             raise ChainBreak(seq, "prev_hash does not link to the entry before")
         # digest matched a hexdigest and prev_hash the hash before; whether the plain template holds
@@ -70,7 +71,7 @@ def check_run(tenant: str, rows: Iterable[RowTuple], first_seq: int, first_prev:
     return leaves
 
 
-def check_payload_value(seq: int, payload_json: str, digest: str) -> None:
+def check_payload_value(seq: int, payload_json: str | bytes, digest: str) -> None:
     """The slow path: parse the stored text and hash its canonical form (text written otherwise)."""
     from ledger.entry import payload_digest
 

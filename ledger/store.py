@@ -66,6 +66,9 @@ ledger_heads = Table(
 
 _COLUMNS = "seq, tenant, kind, actor, recorded_at, payload, payload_digest, prev_hash, entry_hash"
 _ROWS = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
+# The chain check hashes the payload's bytes as stored: read them as a BLOB, without a decode.
+_CHAIN_ROWS = text("SELECT seq, tenant, kind, actor, recorded_at, CAST(payload AS BLOB), payload_digest, "
+                   "prev_hash, entry_hash FROM ledger_entries WHERE tenant = :t ORDER BY seq, id")
 _ROWS_AFTER = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t AND seq > :s ORDER BY seq, id")
 _ROW = text(f"SELECT {_COLUMNS} FROM ledger_entries WHERE tenant = :t AND seq = :s ORDER BY id LIMIT 1")
 
@@ -240,8 +243,9 @@ class Ledger:
                 # Straight from the driver's cursor: a million rows without a Row object each. One
                 # SELECT reads one consistent WAL snapshot.
                 cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                cursor.execute(str(_ROWS), {"t": tenant})
+                cursor.execute(str(_CHAIN_ROWS), {"t": tenant})
                 rows: Iterable[RowTuple] = cursor
             else:
-                rows = conn.execute(_ROWS, {"t": tenant})  # type: ignore[assignment]
+                rows = ((r[0], r[1], r[2], r[3], r[4], r[5].encode(), r[6], r[7], r[8])
+                        for r in conn.execute(_ROWS, {"t": tenant}))
             return chain_leaves(tenant, rows)

@@ -40,8 +40,9 @@ class StoredRow:
 
 def verify_chain(tenant: str, rows: Iterable[StoredRow]) -> int:
     """Check one tenant's rows in seq order; returns how many were verified."""
-    return len(chain_leaves(tenant, ((r.seq, r.tenant, r.kind, r.actor, r.recorded_at, r.payload_json,
-                                      r.payload_digest, r.prev_hash, r.entry_hash) for r in rows)))
+    return len(chain_leaves(tenant, ((r.seq, r.tenant, r.kind, r.actor, r.recorded_at,
+                                      r.payload_json.encode(), r.payload_digest, r.prev_hash, r.entry_hash)
+                                     for r in rows)))
 
 
 def chain_leaves(tenant: str, rows: Iterable[RowTuple]) -> list[bytes]:

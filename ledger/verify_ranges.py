@@ -27,7 +27,8 @@ from ledger.merkle import LEAF_PREFIX, MerkleTree
 # Below this many entries one process is faster than starting workers.
 PARALLEL_FROM = 200_000
 
-_COLUMNS = "seq, tenant, kind, actor, recorded_at, payload, payload_digest, prev_hash, entry_hash"
+_COLUMNS = ("seq, tenant, kind, actor, recorded_at, CAST(payload AS BLOB), payload_digest, prev_hash, "
+            "entry_hash")
 
 
 @dataclass(frozen=True)
@@ -94,18 +95,20 @@ def verify_range(db_path: str, tenant: str, low: int | None, high: int | None,
 
 
 def verified_tree(db_path: str, tenant: str, max_seq: int, genesis: str, workers: int) -> MerkleTree:
-    """Check ``tenant``'s chain in ``workers`` processes and return its Merkle tree; raises ChainBreak
-    at the first bad entry (joints included)."""
+    """Check ``tenant``'s chain in ``workers`` processes (this one checks the first range) and return
+    its Merkle tree; raises ChainBreak at the first bad entry (joints included)."""
     # Plain child interpreters rather than multiprocessing: forking a threaded process (Dagster, a web
     # server) can deadlock, and spawn/forkserver re-run the caller's main module.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH")) if p)}
+    ranges = plan_ranges(max_seq, workers)
     children = []
     try:
-        for low, high in plan_ranges(max_seq, workers):
+        for low, high in ranges[1:]:
             argv = [sys.executable, "-m", __name__, db_path, tenant, _bound(low), _bound(high), genesis]
             children.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
-        results = [_collect(child) for child in children]
+        # This process checks the first range itself while the children check theirs.
+        results = [verify_range(db_path, tenant, *ranges[0], genesis)] + [_collect(c) for c in children]
     finally:
         for child in children:
             if child.poll() is None:

@@ -5,6 +5,8 @@ relative to a range boundary, and the same Merkle tree when nothing is wrong."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from ledger.merkle import MerkleTree
 from ledger.sql import sqlite_url
 from ledger.store import Ledger, NewEntry
 from ledger.verify import LedgerVerificationError
-from ledger.verify_ranges import join_ranges, plan_ranges, verified_tree, verify_range
+from ledger.verify_ranges import _collect, join_ranges, plan_ranges, verified_tree, verify_range
 from tests.integration.test_ledger_tamper import tamper
 
 SIZE = 64
@@ -111,5 +113,9 @@ def test_worker_processes_verify_and_report_the_first_bad_entry(tmp_path: Path) 
 
 
 def test_a_worker_that_cannot_read_the_database_is_an_error_not_a_pass(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="worker"):
+    with pytest.raises(RuntimeError, match="(?s)worker .* exited with 1: .*unable to open database"):
+        _collect(subprocess.Popen([sys.executable, "-m", "ledger.verify_ranges", str(tmp_path / "missing.db"),
+                                   "acme", "33", "-", GENESIS_HASH],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    with pytest.raises(sqlite3.Error):
         verified_tree(str(tmp_path / "missing.db"), "acme", SIZE, GENESIS_HASH, workers=2)
