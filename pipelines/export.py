@@ -61,9 +61,10 @@ def export_by_time(warehouse: IcebergWarehouse, table: str,
 
 
 def export_ledger(warehouse: IcebergWarehouse, ledger: Ledger, full: bool = False) -> int:
-    marks = {} if full else warehouse.watermarks("ledger_entries")
+    recorded = warehouse.watermarks("ledger_entries")
+    marks = {} if full else recorded
     rows: list[dict[str, Any]] = []
-    updated = dict(warehouse.watermarks("ledger_entries"))
+    updated = dict(recorded)
     for tenant in ledger.tenants():
         for r in ledger.rows(tenant, after_seq=int(marks.get(tenant, 0))):
             rows.append({"tenant": r.tenant, "seq": r.seq, "kind": r.kind, "actor": r.actor,
