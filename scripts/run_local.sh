@@ -52,6 +52,7 @@ revloop is running (Ctrl-C stops it):
   Review UI       http://127.0.0.1:$WEB_PORT/review   (local login: demo-reviewer)
   Webhooks        POST http://127.0.0.1:$WEB_PORT/webhooks/demo?tenant=<tenant>
   Logs            $REVLOOP_DATA_DIR/dagster.log, $REVLOOP_DATA_DIR/web.log
-The schedule demo_world_daily advances the world and reruns the loop; approvals trigger the executors.
+The schedule demo_world_daily advances the world, new_exports_sensor runs the loop per tenant and new day;
+approvals trigger the executors.
 MSG
 wait
