@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from world_model.embedder import Embedder
     from world_model.graph import SituationGraph
     from world_model.memory import SemanticMemory
+    from world_model.stage import GraphSyncCursor
 
 
 class OperationalDbResource(dg.ConfigurableResource):
@@ -85,6 +86,11 @@ class OperationalDbResource(dg.ConfigurableResource):
         from connectors.webhooks.inbox import WebhookInbox
 
         return self._get("inbox", WebhookInbox)
+
+    def graph_sync_cursor(self) -> GraphSyncCursor:
+        from world_model.stage import GraphSyncCursor
+
+        return self._get("graph_sync_cursor", GraphSyncCursor)
 
     def quality_gate(self) -> QualityGate:
         from perception.quality_gate import QualityGate

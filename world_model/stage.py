@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from sqlalchemy import Column, MetaData, String, Table, select, update
+from sqlalchemy import insert as sql_insert
+
+from ledger.sql import READ_ONLY, make_engine
 from ledger.store import Ledger
 from perception.signal_store import SignalStore
 from perception.snapshot_store import NormalizedSnapshotStore
@@ -23,14 +28,46 @@ class GraphStageReport:
     edges_removed: int = 0
     signals_recorded: int = 0
     counts: dict[str, int] = field(default_factory=dict)
+    snapshot_unchanged: bool = False
+
+
+_metadata = MetaData()
+_synced = Table("world_model_graph_synced", _metadata,
+                Column("tenant", String, primary_key=True), Column("synced_to", String, nullable=False))
+
+
+class GraphSyncCursor:
+    """Per tenant, the normalized snapshot the graph was last synced to: a run with no newer snapshot
+    (a webhook run) skips re-reading the tenant's graph to find nothing to write."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        _metadata.create_all(self.engine)
+
+    def get(self, tenant: str) -> datetime | None:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            value = conn.execute(select(_synced.c.synced_to).where(_synced.c.tenant == tenant)).scalar()
+        return datetime.fromisoformat(value) if value else None
+
+    def set(self, tenant: str, synced_to: datetime) -> None:
+        with self.engine.begin() as conn:
+            done = conn.execute(update(_synced).where(_synced.c.tenant == tenant)
+                                .values(synced_to=synced_to.isoformat()))
+            if done.rowcount == 0:
+                conn.execute(sql_insert(_synced).values(tenant=tenant, synced_to=synced_to.isoformat()))
 
 
 def update_situation_graph(graph: SituationGraph, normalized_store: NormalizedSnapshotStore,
-                           signal_store: SignalStore, ledger: Ledger, tenant: str) -> GraphStageReport:
+                           signal_store: SignalStore, ledger: Ledger, tenant: str,
+                           synced: GraphSyncCursor | None = None) -> GraphStageReport:
     """Make the graph match the tenant's latest snapshot (only differences are written), then link
-    the signals it has not seen yet."""
+    the signals it has not seen yet. With ``synced``, a snapshot the graph was already synced to is
+    not synced again."""
     latest = normalized_store.latest(tenant)
-    stats = graph.sync_snapshot(tenant, latest.tables) if latest is not None else None
+    unchanged = latest is not None and synced is not None and synced.get(tenant) == latest.pulled_at
+    stats = graph.sync_snapshot(tenant, latest.tables) if latest is not None and not unchanged else None
+    if stats is not None and synced is not None and latest is not None:
+        synced.set(tenant, latest.pulled_at)
     pending = signal_store.unprocessed(GRAPH_STAGE, tenant)
     linked = graph.record_signals(pending) if pending else 0
     signal_store.mark_processed(GRAPH_STAGE, [s.signal_id for s in pending])
@@ -39,12 +76,12 @@ def update_situation_graph(graph: SituationGraph, normalized_store: NormalizedSn
         edges_upserted=stats.edges_upserted if stats else 0,
         vertices_removed=stats.vertices_removed if stats else 0,
         edges_removed=stats.edges_removed if stats else 0,
-        signals_recorded=linked, counts=graph.counts(tenant))
+        signals_recorded=linked, counts=graph.counts(tenant), snapshot_unchanged=unchanged)
     ledger.append(tenant, "graph.synced", "world_model:graph", {
         "snapshot": latest.pulled_at.isoformat() if latest else None,
         "vertices_upserted": report.vertices_upserted, "edges_upserted": report.edges_upserted,
         "vertices_removed": report.vertices_removed, "edges_removed": report.edges_removed,
-        "signals_recorded": linked})
+        "signals_recorded": linked, "snapshot_unchanged": unchanged})
     return report
 
 

@@ -27,7 +27,7 @@ def situation_graph(context: dg.AssetExecutionContext, demo_world: DemoWorldReso
               "edges_removed": 0, "signals_recorded": 0}
     for tenant in run_tenants(context, demo_world.tenants):
         report = update_situation_graph(graph.graph(), lake.normalized(), db.signals(), db.ledger(),
-                                        tenant)
+                                        tenant, synced=db.graph_sync_cursor())
         for key in totals:
             totals[key] += getattr(report, key)
         metadata[f"{tenant}_counts"] = dg.MetadataValue.json(report.counts)
