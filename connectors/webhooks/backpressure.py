@@ -44,8 +44,14 @@ class BacklogGate:
     def enabled(self) -> bool:
         return self._limits.max_pending_per_tenant is not None or self._limits.max_pending_total is not None
 
+    @property
+    def fresh(self) -> bool:
+        """The backlog figures are recent: :meth:`check` will not read the inbox, so it cannot block."""
+        read_at = self._read_at
+        return read_at is not None and self._clock() - read_at < self._limits.backlog_refresh_seconds
+
     def check(self, tenant: str) -> Overload | None:
-        """Blocking (it may read the inbox): call it from a worker thread."""
+        """Blocking when a refresh is due (it reads the inbox): then call it from a worker thread."""
         if not self.enabled:
             return None
         self._refresh()

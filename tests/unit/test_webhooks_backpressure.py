@@ -48,3 +48,18 @@ def test_without_marks_the_gate_never_reads_the_backlog() -> None:
     backlog = FakeBacklog({"acme": 10**9})
     gate = BacklogGate(backlog, IngressLimits())
     assert not gate.enabled and gate.check("acme") is None and backlog.reads == 0
+
+
+def test_the_gate_is_fresh_only_between_refreshes() -> None:
+    from connectors.webhooks.backpressure import BacklogGate, IngressLimits
+
+    now = [100.0]
+    reads = []
+    gate = BacklogGate(lambda: reads.append(1) or {"acme": 3},
+                       IngressLimits(max_pending_per_tenant=10), clock=lambda: now[0])
+    assert not gate.fresh  # never read: the first check must go to a thread
+    assert gate.check("acme") is None and reads == [1]
+    assert gate.fresh
+    assert gate.check("acme") is None and reads == [1]  # fresh: answered from memory, no inbox read
+    now[0] += IngressLimits(max_pending_per_tenant=10).backlog_refresh_seconds + 0.1
+    assert not gate.fresh
