@@ -68,8 +68,8 @@ def test_the_decision_agent_is_the_playbook_by_default_and_bedrock_when_configur
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from decisioning.bedrock import BedrockAgent
     from decisioning.playbook import PlaybookAgent
-    from world_model.graph import open_gremlite_graph
     from tests.integration.test_world_model_memory_contract import FakeEmbedder
+    from world_model.graph import open_gremlite_graph
     from world_model.memory import LanceDbMemory
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
