@@ -29,7 +29,6 @@ from perception.thresholds import SignalThresholds
 
 if TYPE_CHECKING:
     from connectors.object_store import LocalObjectStore
-    from perception.expectations import QualityReport
     from perception.quality_gate import QualityGate
 
 
@@ -129,48 +128,36 @@ def normalize_new_snapshots(raw_store: LocalObjectStore, normalized_store: Norma
     return reports
 
 
-def validate_latest_snapshots(normalized_store: NormalizedSnapshotStore,
-                              tenants: list[str]) -> list[QualityReport]:
-    """Run the expectation suite of every canonical table over each tenant's latest snapshot."""
-    import polars as pl
+class TenantWatermark:
+    """Per tenant, the newest snapshot a stage has dealt with, in one small table of the operational
+    database (``table``, keyed by tenant, the time in ``column``)."""
 
-    from perception.expectations import validate_table
-    from perception.schemas import SCHEMAS
-
-    latest = [ns for ns in (normalized_store.latest(t) for t in tenants) if ns is not None]
-    return [validate_table(name, pl.concat([ns.table(name) for ns in latest], how="vertical_relaxed")
-                           if latest else pl.DataFrame())
-            for name in SCHEMAS]
-
-
-_metadata = MetaData()
-_sense_cursor = Table(
-    "perception_sense_cursor", _metadata,
-    Column("tenant", String(128), primary_key=True),
-    Column("sensed_through", String(40), nullable=False),
-)
-
-
-class SenseCursor:
-    """Per tenant, the newest normalized snapshot already diffed into signals."""
-
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, table: str, column: str) -> None:
         self.engine = make_engine(url)
-        _metadata.create_all(self.engine)
+        metadata = MetaData()
+        self._table = Table(table, metadata, Column("tenant", String(128), primary_key=True),
+                            Column(column, String(40), nullable=False))
+        self._at = self._table.c[column]
+        metadata.create_all(self.engine)
 
     def get(self, tenant: str) -> datetime | None:
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-            value = conn.execute(select(_sense_cursor.c.sensed_through)
-                                 .where(_sense_cursor.c.tenant == tenant)).scalar()
+            value = conn.execute(select(self._at).where(self._table.c.tenant == tenant)).scalar()
         return datetime.fromisoformat(value) if value else None
 
-    def set(self, tenant: str, sensed_through: datetime) -> None:
+    def set(self, tenant: str, at: datetime) -> None:
+        value = {self._at.name: at.isoformat()}
         with self.engine.begin() as conn:
-            done = conn.execute(update(_sense_cursor).where(_sense_cursor.c.tenant == tenant)
-                                .values(sensed_through=sensed_through.isoformat()))
+            done = conn.execute(update(self._table).where(self._table.c.tenant == tenant).values(value))
             if done.rowcount == 0:
-                conn.execute(sql_insert(_sense_cursor).values(
-                    tenant=tenant, sensed_through=sensed_through.isoformat()))
+                conn.execute(sql_insert(self._table).values({"tenant": tenant, **value}))
+
+
+class SenseCursor(TenantWatermark):
+    """Per tenant, the newest normalized snapshot already diffed into signals."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, "perception_sense_cursor", "sensed_through")
 
 
 def _ledger_signals(ledger: Ledger, signals: list[Signal], actor: str) -> None:

@@ -16,7 +16,9 @@ TENANTS = "tenants"
 TENANT_DIM = "tenant"
 DAY_DIM = "day"
 FIRST_DAY = "2026-01-01"
-RUN_TENANT_TAG = "revloop/tenant"  # webhook_inbox_sensor's runs name their tenant with it
+# Tags every run launcher puts on its runs (sensors, schedules); run_tenants reads the tenant one.
+RUN_TENANT_TAG = "revloop/tenant"
+RUN_DAY_TAG = "revloop/day"
 
 tenant_partitions = dg.DynamicPartitionsDefinition(name=TENANTS)
 tenant_day_partitions = dg.MultiPartitionsDefinition({

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.jobs import demo_world_advance, revloop_loop
-from pipelines.partitions import TENANTS, tenant_day_key
+from pipelines.partitions import RUN_DAY_TAG, RUN_TENANT_TAG, TENANTS, tenant_day_key
 from pipelines.resources import DemoWorldResource, LakeResource, SourcesResource
 
 
@@ -22,7 +22,7 @@ def crm_pull_schedule(cron: str, tenants: list[str]) -> dg.ScheduleDefinition:
         at = context.scheduled_execution_time
         day = at.date()
         return [dg.RunRequest(run_key=f"{tenant}|{at.isoformat()}", partition_key=tenant_day_key(tenant, day),
-                              tags={"revloop/tenant": tenant, "revloop/day": day.isoformat()})
+                              tags={RUN_TENANT_TAG: tenant, RUN_DAY_TAG: day.isoformat()})
                 for tenant in tenants]
 
     return crm_pull
@@ -58,7 +58,7 @@ def pending_loop_runs(demo_world: DemoWorldResource, lake: LakeResource) -> list
         stored = {at.date() for at in raw.list_snapshots(tenant, connector.source)}
         for day in connector.export_days(tenant):
             if day not in stored:
-                tags = {"revloop/tenant": tenant, "revloop/day": day.isoformat()}
+                tags = {RUN_TENANT_TAG: tenant, RUN_DAY_TAG: day.isoformat()}
                 requests.append(dg.RunRequest(run_key=f"{tenant}|{day.isoformat()}",
                                               partition_key=tenant_day_key(tenant, day), tags=tags))
-    return sorted(requests, key=lambda r: (r.tags["revloop/day"], r.tags["revloop/tenant"]))
+    return sorted(requests, key=lambda r: (r.tags[RUN_DAY_TAG], r.tags[RUN_TENANT_TAG]))

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import dagster as dg
 
 from pipelines.jobs import execute_actions, webhook_ingest
+from pipelines.partitions import RUN_TENANT_TAG
 from pipelines.resources import OperationalDbResource
 
-WEBHOOK_TENANT_TAG = "revloop/tenant"
 WEBHOOK_THROUGH_TAG = "revloop/inbox_through_id"
 WEBHOOK_EVENTS_TAG = "revloop/inbox_events"
 MAX_EVENTS_PER_TICK = 5000
@@ -26,7 +26,7 @@ class WebhookRunScope:
 def webhook_run_scope(tags: Mapping[str, str]) -> WebhookRunScope | None:
     """The scope in a run's tags, or None for a run not launched by the webhook sensor (manual runs
     then work on every tenant's pending events)."""
-    tenant, through = tags.get(WEBHOOK_TENANT_TAG), tags.get(WEBHOOK_THROUGH_TAG)
+    tenant, through = tags.get(RUN_TENANT_TAG), tags.get(WEBHOOK_THROUGH_TAG)
     if not tenant or not through:
         return None
     if not through.isdigit():
@@ -50,7 +50,7 @@ def webhook_inbox_sensor(context: dg.SensorEvaluationContext,
         ranges.setdefault(tenant, []).append(event_id)
     requests = [
         dg.RunRequest(run_key=f"inbox:{tenant}:{ids[0]}-{ids[-1]}",
-                      tags={WEBHOOK_TENANT_TAG: tenant, WEBHOOK_THROUGH_TAG: str(ids[-1]),
+                      tags={RUN_TENANT_TAG: tenant, WEBHOOK_THROUGH_TAG: str(ids[-1]),
                             WEBHOOK_EVENTS_TAG: str(len(ids))})
         for tenant, ids in sorted(ranges.items())]
     return dg.SensorResult(run_requests=requests, cursor=str(found[-1][0]))

@@ -26,8 +26,6 @@ from ledger.store import Ledger
 from revloop.settings import Settings, load_settings
 from revloop.wiring import WEBHOOK_SOURCES, ensure_webhook_secrets, open_signal_store, state_url
 
-LOCAL_REVIEWER = "demo-reviewer"
-
 
 def create_app(settings: Settings) -> FastAPI:
     settings.paths.ensure()

@@ -126,11 +126,6 @@ class WebhookInbox:
         with self._reader() as conn:
             return int(conn.execute(select(func.max(c.id))).scalar() or 0)
 
-    def pending_after(self, cursor_id: int, limit: int | None = None) -> list[InboxEvent]:
-        """Pending events with id > cursor_id in id order (a sensor's cursor is the last id seen)."""
-        query = select(webhook_inbox).where(c.status == "pending", c.id > cursor_id).order_by(c.id)
-        return self._events(query if limit is None else query.limit(limit))
-
     def pending_tenants_after(self, cursor_id: int, limit: int = 5000) -> list[tuple[int, str]]:
         """(id, tenant) of pending events with id > cursor_id in id order, without their bodies: what
         a sensor needs to decide which runs to launch."""

@@ -64,16 +64,16 @@ def test_concurrent_stores_of_one_id_from_separate_engines_store_exactly_once(tm
     assert inboxes[0].counts()["pending"] == 1
 
 
-def test_cursor_reads_only_newer_pending_events_in_order(inbox: WebhookInbox) -> None:
+def test_the_sensor_reads_only_newer_pending_events_in_order(inbox: WebhookInbox) -> None:
     assert inbox.max_id() == 0
     for n in range(5):
         inbox.store("acme", "hubspot", f"msg_{n}", AT, b"{}")
-    events = inbox.pending_after(0)
+    events = inbox.pending()
     assert [e.delivery_id for e in events] == [f"msg_{n}" for n in range(5)]
     cursor = events[2].id
     inbox.mark_processed([events[3].id])
-    assert [e.delivery_id for e in inbox.pending_after(cursor)] == ["msg_4"]
-    assert [e.delivery_id for e in inbox.pending_after(0, limit=2)] == ["msg_0", "msg_1"]
+    assert inbox.pending_tenants_after(cursor) == [(events[4].id, "acme")]
+    assert [i for i, _ in inbox.pending_tenants_after(0, limit=2)] == [events[0].id, events[1].id]
     assert inbox.max_id() == events[-1].id
     assert [e.delivery_id for e in inbox.pending(limit=2)] == ["msg_0", "msg_1"]
 
