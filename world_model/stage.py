@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from sqlalchemy import Column, MetaData, String, Table, select, update
-from sqlalchemy import insert as sql_insert
-
-from ledger.sql import READ_ONLY, make_engine
 from ledger.store import Ledger
 from perception.signal_store import SignalStore
 from perception.snapshot_store import NormalizedSnapshotStore
+from perception.stage import TenantWatermark
 from world_model.documents import signal_document
 from world_model.graph import SituationGraph
 from world_model.memory import SemanticMemory
@@ -31,30 +27,12 @@ class GraphStageReport:
     snapshot_unchanged: bool = False
 
 
-_metadata = MetaData()
-_synced = Table("world_model_graph_synced", _metadata,
-                Column("tenant", String, primary_key=True), Column("synced_to", String, nullable=False))
-
-
-class GraphSyncCursor:
+class GraphSyncCursor(TenantWatermark):
     """Per tenant, the normalized snapshot the graph was last synced to: a run with no newer snapshot
     (a webhook run) skips re-reading the tenant's graph to find nothing to write."""
 
     def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        _metadata.create_all(self.engine)
-
-    def get(self, tenant: str) -> datetime | None:
-        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
-            value = conn.execute(select(_synced.c.synced_to).where(_synced.c.tenant == tenant)).scalar()
-        return datetime.fromisoformat(value) if value else None
-
-    def set(self, tenant: str, synced_to: datetime) -> None:
-        with self.engine.begin() as conn:
-            done = conn.execute(update(_synced).where(_synced.c.tenant == tenant)
-                                .values(synced_to=synced_to.isoformat()))
-            if done.rowcount == 0:
-                conn.execute(sql_insert(_synced).values(tenant=tenant, synced_to=synced_to.isoformat()))
+        super().__init__(url, "world_model_graph_synced", "synced_to")
 
 
 def update_situation_graph(graph: SituationGraph, normalized_store: NormalizedSnapshotStore,
