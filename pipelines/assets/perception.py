@@ -60,9 +60,11 @@ def raw_snapshots(context: dg.AssetExecutionContext, demo_world: DemoWorldResour
     tenant, day = partition_of(context)
     if sources.live:
         today = datetime.now(UTC).date()
-        reports = [pull_live_snapshot(sources.connector(tenant), lake.raw(), sources.cursors(), db.ledger(),
-                                      tenant)] if day == today else []
-        if day != today:
+        if day == today:
+            reports = [pull_live_snapshot(sources.connector(tenant), lake.raw(), sources.cursors(),
+                                          db.ledger(), tenant)]
+        else:
+            reports = []
             context.log.info(f"{tenant} {day}: a live CRM is pulled only for today ({today}); the "
                              "snapshots stored that day are processed again")
     else:
