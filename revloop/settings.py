@@ -22,7 +22,8 @@ class Settings(BaseSettings):
 
     profile: Profile = Field(
         default="local",
-        description="Which set of adapters to wire. Only 'local' (embedded engines) exists so far.",
+        description="Base set of adapters: 'local' (embedded engines under the data dir), the only one; "
+        "each external system is then switched to its AWS/SaaS adapter by its own setting below.",
     )
     data_dir: Path = Field(
         default=Path(".data"),
