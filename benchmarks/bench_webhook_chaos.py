@@ -40,16 +40,16 @@ FINAL = {200, 202, 400, 401, 404, 413, 415}
 
 
 def receiver_app() -> Any:
-    """uvicorn factory: the production webhook router on the inbox named by BENCH_WEBHOOK_DB."""
+    """uvicorn factory: the production webhook receiver on the inbox named by BENCH_WEBHOOK_DB."""
     from fastapi import FastAPI
 
-    from connectors.webhooks.routes import build_webhook_router
+    from connectors.webhooks.asgi import with_webhook_ingress
+    from connectors.webhooks.receiver import WebhookReceiver
 
     inbox = WebhookInbox(sqlite_url(Path(os.environ["BENCH_WEBHOOK_DB"])))
     secrets = WebhookSecretStore.load(Path(os.environ["BENCH_WEBHOOK_SECRETS"]))
-    app = FastAPI(title="webhook receiver (benchmark)")
-    app.include_router(build_webhook_router(inbox, secrets, {SOURCE}))
-    return app
+    return with_webhook_ingress(FastAPI(title="webhook receiver (benchmark)"),
+                                WebhookReceiver(inbox, secrets, {SOURCE}))
 
 
 def free_port() -> int:

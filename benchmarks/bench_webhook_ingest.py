@@ -36,13 +36,13 @@ def ingest_app() -> Any:
     """uvicorn factory: the production receiver plus a hello-world route that exists only here."""
     from fastapi.responses import JSONResponse
 
-    app = receiver_app()
+    ingress = receiver_app()
 
-    @app.get("/hello")
+    @ingress.app.get("/hello")  # the FastAPI app behind the webhook front: what the review UI runs on
     async def hello() -> JSONResponse:
         return JSONResponse({"hello": "world"})
 
-    return app
+    return ingress
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""The web app's composition root: review UI + JSON API and the webhook receiver on the embedded engines.
+"""The web app's composition root: review UI + JSON API, with the webhook receiver in front, on the
+embedded engines.
 
 Nothing runs at import time. Start it with ``revloop serve`` or
 ``uvicorn --factory revloop.app:create_app_from_env``."""
@@ -11,23 +12,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from actions.auth import ReviewerAuth, local_dev_users
 from actions.auth_oidc import OidcConfig, OidcVerifier
 from actions.review import ProposalReviewService
 from actions.store import OperationalStore
 from actions.web import build_review_router
+from connectors.webhooks.asgi import WebhookIngress, with_webhook_ingress
 from connectors.webhooks.backpressure import IngressLimits
 from connectors.webhooks.factory import open_webhook_inbox
 from connectors.webhooks.port import WebhookInboxPort
-from connectors.webhooks.routes import build_webhook_router
+from connectors.webhooks.receiver import WebhookReceiver
 from ledger.store import Ledger
 from revloop.settings import Settings, load_settings
 from revloop.wiring import WEBHOOK_SOURCES, ensure_webhook_secrets, open_signal_store, state_url
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings) -> WebhookIngress:
+    """The ASGI app: ``POST /webhooks/{source}`` is answered by the receiver in front, everything else
+    by the FastAPI app behind it (``.app``)."""
     settings.paths.ensure()
     url = state_url(settings)
     store = OperationalStore(url)
@@ -42,8 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="revloop", summary="Review proposals, receive webhooks.", version="0.1.0")
     app.include_router(build_review_router(store, review, signals.get, auth, record_lookup=crm.get_record))
-    app.include_router(webhook_router(settings, webhook_inbox(settings)))
-    return app
+    return with_webhook_ingress(app, webhook_receiver(settings, webhook_inbox(settings)),
+                                public_base_url=settings.webhook_public_base_url)
 
 
 def webhook_inbox(settings: Settings) -> WebhookInboxPort:
@@ -54,19 +58,17 @@ def webhook_inbox(settings: Settings) -> WebhookInboxPort:
                               max_attempts=settings.webhook_max_attempts)
 
 
-def webhook_router(settings: Settings, inbox: WebhookInboxPort) -> APIRouter:
-    """The receiver with the configured limits. Its group committer (built by the router over
-    ``inbox.store_many``) shares one fsync among concurrent requests and commits what is queued
-    when the app shuts down."""
+def webhook_receiver(settings: Settings, inbox: WebhookInboxPort) -> WebhookReceiver:
+    """The receiver with the configured limits. Its group committer (built over ``inbox.store_many``)
+    shares one fsync among concurrent requests and commits what is queued when the app shuts down."""
     limits = IngressLimits(max_body_bytes=settings.webhook_max_body_bytes,
                            max_pending_per_tenant=settings.webhook_max_pending_per_tenant,
                            max_pending_total=settings.webhook_max_pending_total,
                            retry_after_seconds=settings.webhook_retry_after_seconds)
-    return build_webhook_router(inbox, ensure_webhook_secrets(settings), set(WEBHOOK_SOURCES),
-                                limits=limits, public_base_url=settings.webhook_public_base_url)
+    return WebhookReceiver(inbox, ensure_webhook_secrets(settings), set(WEBHOOK_SOURCES), limits=limits)
 
 
-def create_app_from_env() -> FastAPI:
+def create_app_from_env() -> WebhookIngress:
     return create_app(load_settings())
 
 

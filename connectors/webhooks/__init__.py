@@ -1,8 +1,9 @@
 """Webhook ingress: Standard Webhooks v1 and HubSpot v3 verification, per-tenant secrets, the durable
 inbox port with its SQL and SQS adapters, group commit and backpressure.
 
-The FastAPI router lives in :mod:`connectors.webhooks.routes` (imported on its own so that pipeline
-code reading the inbox does not import the web stack), the SQS adapter in
+The receiver lives in :mod:`connectors.webhooks.receiver` and its ASGI front in
+:mod:`connectors.webhooks.asgi` (imported on their own so that pipeline code reading the inbox does not
+import the web stack), the SQS adapter in
 :mod:`connectors.webhooks.sqs_inbox` (imports boto3). ``verify`` is not re-exported: the name is the
 submodule; call ``connectors.webhooks.verify.verify``."""
 

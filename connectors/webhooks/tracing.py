@@ -2,35 +2,52 @@
 inbox to its signals, proposals and ledger entries.
 
 A valid W3C ``traceparent`` from the sender makes the span its child (same trace id); otherwise the
-span starts a new trace. Spans go to whatever processors the given TracerProvider has (an OTLP exporter
-in production); the default provider has none, so a local receiver only mints ids."""
+span starts a new trace. Spans go to the tracer provider given, by default the global one that the
+deployment configures (``opentelemetry-instrument``, or ``trace.set_tracer_provider`` with an OTLP
+exporter). Until one is configured the global provider records nothing, which costs a few
+microseconds a request instead of a full span; the trace id is then the sender's, or a new random
+one, so it still follows the event."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry import trace
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.trace import Span, SpanKind, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 SPAN_NAME = "webhook.receive"
 _PROPAGATOR = TraceContextTextMapPropagator()
+_IDS = RandomIdGenerator()
+
+
+@dataclass(frozen=True)
+class RequestTrace:
+    span: Span
+    trace_id: str  # 32 lower-case hex digits, the W3C and ledger spelling
+
+    def answered(self, status_code: int) -> None:
+        self.span.set_attribute("http.response.status_code", status_code)
 
 
 class WebhookTracer:
     def __init__(self, provider: TracerProvider | None = None) -> None:
-        self._tracer = (provider or TracerProvider()).get_tracer("revloop.webhooks")
+        self._tracer = (provider or trace.get_tracer_provider()).get_tracer("revloop.webhooks")
 
     @contextmanager
-    def request_span(self, headers: Mapping[str, str], source: str, tenant: str) -> Iterator[Span]:
-        parent = _PROPAGATOR.extract(carrier=headers)
+    def request_span(self, headers: Mapping[str, str], source: str, tenant: str) -> Iterator[RequestTrace]:
+        """``headers`` with lower-case names, as ASGI gives them."""
+        parent = _PROPAGATOR.extract(carrier=headers) if "traceparent" in headers else None
         with self._tracer.start_as_current_span(SPAN_NAME, context=parent, kind=SpanKind.SERVER,
                                                 attributes={"revloop.tenant": tenant,
                                                             "revloop.webhook.source": source}) as span:
-            yield span
+            yield RequestTrace(span, format(_trace_id(span), "032x"))
 
 
-def trace_id_of(span: Span) -> str:
-    """The span's trace id as 32 lower-case hex digits (the W3C and ledger spelling)."""
-    return format(span.get_span_context().trace_id, "032x")
+def _trace_id(span: Span) -> int:
+    """The span's trace id; a non-recording span without a valid parent has none, so mint one."""
+    context = span.get_span_context()
+    return context.trace_id if context.is_valid else _IDS.generate_trace_id()

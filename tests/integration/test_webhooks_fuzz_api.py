@@ -11,26 +11,27 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from connectors.webhooks.asgi import WebhookIngress, with_webhook_ingress
+from connectors.webhooks.backpressure import IngressLimits
 from connectors.webhooks.inbox import WebhookInbox
-from connectors.webhooks.routes import build_webhook_router
+from connectors.webhooks.receiver import WebhookReceiver
 from connectors.webhooks.secrets import ensure_local_secrets
 from ledger.sql import sqlite_url
 
 EXAMPLES = 1000
 
 
-def receiver_app(root: Path) -> tuple[FastAPI, WebhookInbox]:
+def receiver_app(root: Path) -> tuple[WebhookIngress, WebhookInbox]:
     root.mkdir(parents=True, exist_ok=True)
     inbox = WebhookInbox(sqlite_url(root / "state.sqlite"))
     secrets = ensure_local_secrets(root / "webhooks.json", ["acme", "globex"], ["demo", "hubspot"])
     secrets.add("acme", "hubspot", "hsv3_acme-hubspot-app-secret")
-    app = FastAPI(title="webhook receiver")
-    app.include_router(build_webhook_router(inbox, secrets, {"demo", "hubspot"}, max_body_bytes=4096))
-    return app, inbox
+    receiver = WebhookReceiver(inbox, secrets, {"demo", "hubspot"}, limits=IngressLimits(max_body_bytes=4096))
+    return with_webhook_ingress(FastAPI(title="webhook receiver"), receiver), inbox
 
 
 @pytest.fixture(scope="module")
-def receiver(tmp_path_factory: pytest.TempPathFactory) -> tuple[FastAPI, WebhookInbox]:
+def receiver(tmp_path_factory: pytest.TempPathFactory) -> tuple[WebhookIngress, WebhookInbox]:
     return receiver_app(tmp_path_factory.mktemp("fuzz"))
 
 
@@ -39,7 +40,7 @@ def assert_never_accepted(status: int) -> None:
 
 
 def test_any_request_to_the_receiver_is_answered_without_a_server_error_or_acceptance(
-        receiver: tuple[FastAPI, WebhookInbox]) -> None:
+        receiver: tuple[WebhookIngress, WebhookInbox]) -> None:
     app, inbox = receiver
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operation = schema["/webhooks/{source}"]["POST"]
@@ -58,7 +59,7 @@ def test_any_request_to_the_receiver_is_answered_without_a_server_error_or_accep
 
 @pytest.mark.parametrize("tenant", ["acme", "globex"])
 def test_requests_for_a_real_tenant_reach_verification_and_are_all_refused(
-        receiver: tuple[FastAPI, WebhookInbox], tenant: str) -> None:
+        receiver: tuple[WebhookIngress, WebhookInbox], tenant: str) -> None:
     app, inbox = receiver
     operation = schemathesis.openapi.from_asgi("/openapi.json", app)["/webhooks/{source}"]["POST"]
     statuses: set[int] = set()

@@ -12,8 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
+from connectors.webhooks.asgi import with_webhook_ingress
+from connectors.webhooks.backpressure import IngressLimits
 from connectors.webhooks.inbox import WebhookInbox
-from connectors.webhooks.routes import build_webhook_router
+from connectors.webhooks.receiver import WebhookReceiver
 from connectors.webhooks.secrets import WebhookSecretStore, ensure_local_secrets
 from connectors.webhooks.verify import signed_headers
 from ledger.sql import sqlite_url
@@ -30,10 +32,10 @@ class Receiver:
         self.inbox = WebhookInbox(sqlite_url(self.db))
         self.secrets: WebhookSecretStore = ensure_local_secrets(
             tmp_path / "webhooks.json", ["acme", "globex"], ["hubspot"])
-        app = FastAPI()
-        app.include_router(build_webhook_router(self.inbox, self.secrets, {"hubspot", "demo"},
-                                                max_body_bytes=max_body_bytes, clock=lambda: NOW + 0.7))
-        self.client = TestClient(app)
+        receiver = WebhookReceiver(self.inbox, self.secrets, {"hubspot", "demo"},
+                                   limits=IngressLimits(max_body_bytes=max_body_bytes),
+                                   clock=lambda: NOW + 0.7)
+        self.client = TestClient(with_webhook_ingress(FastAPI(), receiver))
 
     def secret(self, tenant: str = "acme") -> str:
         return self.secrets.secrets_for(tenant, "hubspot")[0]
@@ -235,3 +237,81 @@ def test_responses_and_logs_never_contain_secrets(receiver: Receiver,
     for tenant in ("acme", "globex"):
         assert receiver.secret(tenant).removeprefix("whsec_")[:16] not in everything
     assert "webhook rejected" in caplog.text and "webhook accepted" in caplog.text
+
+
+# -- the ASGI front: what it answers itself and what it leaves to the app behind it --------------
+
+
+def test_other_methods_on_a_webhook_path_answer_405_with_allow_post(receiver: Receiver) -> None:
+    for method in ("GET", "PUT", "DELETE"):
+        response = receiver.client.request(method, "/webhooks/hubspot", params={"tenant": "acme"})
+        assert (response.status_code, response.json()["error"]) == (405, "method_not_allowed")
+        assert response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("query", [{}, {"tenant": ["acme", "globex"]}, {"tenants": "acme"}])
+def test_a_missing_or_repeated_tenant_parameter_answers_400_and_stores_nothing(
+        receiver: Receiver, query: dict[str, object]) -> None:
+    headers = {**JSON, **signed_headers(receiver.secret(), "msg_1", NOW, BODY)}
+    response = receiver.client.post("/webhooks/hubspot", params=query, content=BODY,  # type: ignore[arg-type]
+                                    headers=headers)
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_tenant_parameter")
+    assert receiver.stored() == []
+
+
+def test_paths_that_are_not_one_source_segment_go_to_the_app_behind(tmp_path: Path) -> None:
+    app = FastAPI()
+
+    @app.post("/webhooks/hubspot/echo")
+    def echo() -> dict[str, str]:
+        return {"served_by": "app"}
+
+    inbox = WebhookInbox(sqlite_url(tmp_path / "state.sqlite"))
+    secrets = ensure_local_secrets(tmp_path / "webhooks.json", ["acme"], ["hubspot"])
+    client = TestClient(with_webhook_ingress(app, WebhookReceiver(inbox, secrets, {"hubspot"})))
+    assert client.post("/webhooks/hubspot/echo").json() == {"served_by": "app"}
+    assert client.post("/webhooks/").status_code == 404
+    assert client.post("/webhook/hubspot").status_code == 404
+    assert "/webhooks/{source}" in client.get("/openapi.json").json()["paths"]
+
+
+class _BrokenCommitter:
+    async def store(self, deliveries: object) -> list[bool]:
+        raise RuntimeError("a bug in the write path")
+
+
+def test_an_unexpected_failure_answers_500_to_retry_and_is_logged(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    inbox = WebhookInbox(sqlite_url(tmp_path / "state.sqlite"))
+    secrets = ensure_local_secrets(tmp_path / "webhooks.json", ["acme"], ["hubspot"])
+    receiver = WebhookReceiver(inbox, secrets, {"hubspot"}, clock=lambda: NOW,
+                               committer=_BrokenCommitter())  # type: ignore[arg-type]
+    client = TestClient(with_webhook_ingress(FastAPI(), receiver))
+    headers = {**JSON, **signed_headers(secrets.secrets_for("acme", "hubspot")[0], "msg_1", NOW, BODY)}
+    response = client.post("/webhooks/hubspot", params={"tenant": "acme"}, content=BODY, headers=headers)
+    assert (response.status_code, response.json()["error"]) == (500, "internal_error")
+    assert "webhook receiver failed" in caplog.text and "a bug in the write path" in caplog.text
+    assert inbox.pending() == []
+
+
+def test_a_client_that_disconnects_before_its_body_gets_no_answer_and_nothing_is_stored(
+        receiver: Receiver) -> None:
+    import asyncio
+
+    from connectors.webhooks.asgi import WebhookIngress
+
+    app = receiver.client.app
+    assert isinstance(app, WebhookIngress)
+    sent: list[dict[str, object]] = []
+
+    async def disconnect() -> dict[str, object]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/webhooks/hubspot", "raw_path": b"/webhooks/hubspot",
+             "query_string": b"tenant=acme", "headers": [(b"content-type", b"application/json")],
+             "scheme": "http", "server": ("testserver", 80)}
+    asyncio.run(app(scope, disconnect, send))  # type: ignore[arg-type]
+    assert sent == [] and receiver.stored() == []

@@ -10,10 +10,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from connectors.webhooks.asgi import with_webhook_ingress
 from connectors.webhooks.backpressure import IngressLimits
 from connectors.webhooks.hubspot import hubspot_signed_headers
 from connectors.webhooks.inbox import WebhookInbox
-from connectors.webhooks.routes import build_webhook_router
+from connectors.webhooks.receiver import WebhookReceiver
 from connectors.webhooks.secrets import ensure_local_secrets
 from connectors.webhooks.verify import signed_headers
 from ledger.sql import sqlite_url
@@ -33,11 +34,9 @@ class Ingress:
         self.secrets = ensure_local_secrets(tmp_path / "webhooks.json", ["acme", "globex"],
                                             ["hubspot", "demo"])
         self.secrets.add("acme", "hubspot", "hsv3_" + CLIENT_SECRET)
-        app = FastAPI()
-        app.include_router(build_webhook_router(self.inbox, self.secrets, {"hubspot", "demo"},
-                                                clock=lambda: NOW + 0.2, limits=limits,
-                                                public_base_url=PUBLIC))
-        self.client = TestClient(app)
+        receiver = WebhookReceiver(self.inbox, self.secrets, {"hubspot", "demo"},
+                                   clock=lambda: NOW + 0.2, limits=limits)
+        self.client = TestClient(with_webhook_ingress(FastAPI(), receiver, public_base_url=PUBLIC))
 
     def hubspot(self, body: bytes, *, tenant: str = "acme", secret: str = CLIENT_SECRET,
                 ts_ms: int = NOW * 1000, uri: str | None = None) -> object:

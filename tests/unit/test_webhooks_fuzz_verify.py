@@ -16,7 +16,7 @@ from connectors.webhooks.payloads import (
     hubspot_events,
     require_json_object,
 )
-from connectors.webhooks.tracing import WebhookTracer, trace_id_of
+from connectors.webhooks.tracing import WebhookTracer
 from connectors.webhooks.verify import WebhookVerificationError, signed_headers, verify
 
 NOW = 1_700_000_000
@@ -130,5 +130,5 @@ def test_hubspot_delivery_ids_are_stable_across_retries_and_distinct_for_distinc
 @given(header=st.text(max_size=120))
 def test_any_traceparent_yields_a_valid_trace_id(header: str) -> None:
     with WebhookTracer().request_span({"traceparent": header}, "demo", "acme") as span:
-        trace_id = trace_id_of(span)
+        trace_id = span.trace_id
     assert re.fullmatch(r"[0-9a-f]{32}", trace_id) and int(trace_id, 16) != 0

@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from connectors.webhooks.tracing import SPAN_NAME, WebhookTracer, trace_id_of
+from connectors.webhooks.tracing import SPAN_NAME, WebhookTracer
 
 SENDER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -15,7 +15,7 @@ SENDER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 def traced(header: str | None, tracer: WebhookTracer | None = None) -> str:
     headers = {} if header is None else {"traceparent": header}
     with (tracer or WebhookTracer()).request_span(headers, "demo", "acme") as span:
-        return trace_id_of(span)
+        return span.trace_id
 
 
 def test_a_valid_traceparent_gives_its_trace_id() -> None:
