@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -48,8 +49,10 @@ def receiver_app() -> Any:
 
     inbox = WebhookInbox(sqlite_url(Path(os.environ["BENCH_WEBHOOK_DB"])))
     secrets = WebhookSecretStore.load(Path(os.environ["BENCH_WEBHOOK_SECRETS"]))
-    return with_webhook_ingress(FastAPI(title="webhook receiver (benchmark)"),
-                                WebhookReceiver(inbox, secrets, {SOURCE}))
+    app = with_webhook_ingress(FastAPI(title="webhook receiver (benchmark)"),
+                               WebhookReceiver(inbox, secrets, {SOURCE}))
+    gc.freeze()  # as revloop.app.create_app_from_env does
+    return app
 
 
 def free_port() -> int:

@@ -8,6 +8,7 @@ letters with their error and are kept, listable and re-drivable: nothing is drop
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.webhooks.inbox_schema import (
+    INSERT_COLUMNS,
     create_or_migrate,
     dead_letter_of,
     event_of,
@@ -37,8 +39,8 @@ from ledger.sql import READ_ONLY, make_engine
 __all__ = ["InboxEvent", "InboxStatus", "InboxStorageError", "WebhookInbox"]
 
 c = webhook_inbox.c
-_ROWS_PER_STATEMENT = 200  # 8 bound values a row: far below SQLite's and PostgreSQL's limits
-_INSERT_COLUMNS = ("tenant", "source", "delivery_id", "received_at", "body", "status", "attempts", "trace_id")
+_ROWS_PER_STATEMENT = 200  # PostgreSQL; 8 bound values a row, far below the limits
+_SQLITE_ROWS_PER_STATEMENT = 1000  # 8,000 bound values, below SQLite's 32,766 (3.32+)
 
 
 class WebhookInbox:
@@ -55,7 +57,8 @@ class WebhookInbox:
             raise ValueError(f"unsupported DB-API paramstyle {self.engine.dialect.paramstyle}")
         self.max_attempts = max_attempts
         self._clock = clock
-        self._insert_sql_cache: dict[int, str] = {}
+        self._sqlite = self.engine.dialect.name == "sqlite"
+        self._sql_cache: dict[tuple[int, bool], str] = {}
         create_or_migrate(self.engine)
 
     # -- storing (the receiver) -------------------------------------------------------------------
@@ -71,14 +74,9 @@ class WebhookInbox:
         if not deliveries:
             return []
         rows = [new_row(d) for d in deliveries]
-        inserted: set[tuple[str, str]] = set()
         try:
-            with self.engine.begin() as conn:
-                for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-                    chunk = rows[start:start + _ROWS_PER_STATEMENT]
-                    params = tuple(row[name] for row in chunk for name in _INSERT_COLUMNS)
-                    inserted.update(conn.exec_driver_sql(self._insert_sql(len(chunk)), params).all())
-        except SQLAlchemyError as exc:
+            inserted = self._insert_sqlite(rows) if self._sqlite else self._insert_returning(rows)
+        except (SQLAlchemyError, sqlite3.Error) as exc:
             cause = getattr(exc, "orig", None) or exc
             raise InboxStorageError(f"webhook inbox write failed: {type(cause).__name__}: {cause}") from exc
         results = []
@@ -88,19 +86,71 @@ class WebhookInbox:
             inserted.discard(key)  # a later copy in the same batch is a duplicate
         return results
 
-    def _insert_sql(self, count: int) -> str:
-        """One multi-row INSERT that skips existing (tenant, delivery_id) and returns what it inserted.
-        Plain SQL that SQLite and PostgreSQL both take, built once per row count: SQLAlchemy would
-        compile a many-VALUES insert anew each time, and the group-commit thread must stay light
-        because it shares the GIL with the event loop."""
-        sql = self._insert_sql_cache.get(count)
+    def _insert_sqlite(self, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+        """One ``INSERT ... ON CONFLICT DO NOTHING`` on the driver connection, which in autocommit mode
+        is its own fsync'd transaction; batches above one statement's size share one explicit
+        ``BEGIN IMMEDIATE`` transaction instead.
+
+        Few statements matter here. This runs on the group-commit thread, and every sqlite3 call
+        releases the GIL and must take it back from the receiver's event loop, which holds it most of
+        the time. RETURNING would add one such hand-over per row, and SQLAlchemy's transaction
+        machinery several per batch. Which rows were new is known from the row count. Only when some
+        were duplicates is it read back: the rows of one statement get consecutive ids, the largest of
+        them ``lastrowid``."""
+        unique: dict[tuple[str, str], tuple[Any, ...]] = {}
+        for row in rows:
+            unique.setdefault((row[0], row[2]), row)  # (tenant, delivery_id); a later copy is a duplicate
+        pending = list(unique.items())
+        inserted: set[tuple[str, str]] = set()
+        pooled = self.engine.raw_connection()
+        try:
+            driver = pooled.driver_connection
+            cursor = driver.cursor()
+            several = len(pending) > _SQLITE_ROWS_PER_STATEMENT
+            if several:
+                cursor.execute("BEGIN IMMEDIATE")
+            try:
+                for start in range(0, len(pending), _SQLITE_ROWS_PER_STATEMENT):
+                    chunk = pending[start:start + _SQLITE_ROWS_PER_STATEMENT]
+                    cursor.execute(self._insert_sql(len(chunk), on_conflict=True),
+                                   [value for _, row in chunk for value in row])
+                    inserted |= _new_keys(cursor, [key for key, _ in chunk])
+                if several:
+                    cursor.execute("COMMIT")
+            except BaseException:
+                if driver.in_transaction:
+                    driver.rollback()
+                raise
+        finally:
+            pooled.close()
+        return inserted
+
+    def _insert_returning(self, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+        """PostgreSQL: one multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING per chunk, which is
+        right even with other processes inserting the same keys concurrently."""
+        inserted: set[tuple[str, str]] = set()
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+                chunk = rows[start:start + _ROWS_PER_STATEMENT]
+                params = tuple(value for row in chunk for value in row)
+                result = conn.exec_driver_sql(self._insert_sql(len(chunk), on_conflict=True, returning=True),
+                                              params)
+                inserted.update((tenant, delivery_id) for tenant, delivery_id in result.tuples())
+        return inserted
+
+    def _insert_sql(self, count: int, *, on_conflict: bool, returning: bool = False) -> str:
+        """A multi-row INSERT that skips existing (tenant, delivery_id), optionally returning what it
+        inserted; built once per row count, because SQLAlchemy would compile a many-VALUES insert
+        anew each time."""
+        sql = self._sql_cache.get((count, returning))
         if sql is None:
             mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-            row = "(" + ", ".join([mark] * len(_INSERT_COLUMNS)) + ")"
-            sql = (f"INSERT INTO webhook_inbox ({', '.join(_INSERT_COLUMNS)}) VALUES "
-                   + ", ".join([row] * count)
-                   + " ON CONFLICT (tenant, delivery_id) DO NOTHING RETURNING tenant, delivery_id")
-            self._insert_sql_cache[count] = sql
+            row = "(" + ", ".join([mark] * len(INSERT_COLUMNS)) + ")"
+            sql = (f"INSERT INTO webhook_inbox ({', '.join(INSERT_COLUMNS)}) VALUES "
+                   + ", ".join([row] * count) + " ON CONFLICT (tenant, delivery_id) DO NOTHING")
+            if returning:
+                sql += " RETURNING tenant, delivery_id"
+            self._sql_cache[(count, returning)] = sql
         return sql
 
     def backlog_by_tenant(self) -> dict[str, int]:
@@ -256,3 +306,20 @@ def _row_id(value: str) -> int:
     if not value.isdigit():
         raise KeyError(f"dead letter ids of the SQL inbox are integers, got {value!r}")
     return int(value)
+
+
+def _new_keys(cursor: sqlite3.Cursor, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of ``keys``, just sent to SQLite in one INSERT ... ON CONFLICT DO NOTHING, it inserted."""
+    count = cursor.rowcount
+    if count == len(keys):
+        return set(keys)
+    if count == 0:
+        return set()
+    last = cursor.lastrowid
+    new = {(tenant, delivery_id) for tenant, delivery_id in cursor.execute(
+        "SELECT tenant, delivery_id FROM webhook_inbox WHERE id > ? AND id <= ?", (last - count, last))}
+    if len(new) != count or not new <= set(keys):
+        raise InboxStorageError(f"webhook inbox: stored {count} of {len(keys)} deliveries but could not "
+                                "read back which; the senders' retries will settle it")
+    return new
+

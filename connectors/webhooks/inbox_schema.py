@@ -67,11 +67,15 @@ def create_or_migrate(engine: Engine) -> None:
         index.create(engine, checkfirst=True)
 
 
-def new_row(delivery: NewDelivery) -> dict[str, Any]:
-    return {"tenant": delivery.tenant, "source": delivery.source, "delivery_id": delivery.delivery_id,
-            "received_at": delivery.received_at.astimezone(UTC).isoformat(),
-            "body": delivery.body.decode("utf-8"), "status": "pending", "attempts": 0,
-            "trace_id": delivery.trace_id}
+# The columns a new delivery sets, in the order of :func:`new_row`'s values.
+INSERT_COLUMNS = ("tenant", "source", "delivery_id", "received_at", "body", "status", "attempts", "trace_id")
+
+
+def new_row(delivery: NewDelivery) -> tuple[Any, ...]:
+    """The values of :data:`INSERT_COLUMNS` for a new, pending delivery."""
+    return (delivery.tenant, delivery.source, delivery.delivery_id,
+            delivery.received_at.astimezone(UTC).isoformat(), delivery.body.decode("utf-8"), "pending", 0,
+            delivery.trace_id)
 
 
 def event_of(row: Row[Any]) -> InboxEvent:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.trace import Span, SpanKind, TracerProvider
+from opentelemetry.trace import ProxyTracerProvider, Span, SpanKind, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 SPAN_NAME = "webhook.receive"
@@ -35,15 +35,21 @@ class RequestTrace:
 
 class WebhookTracer:
     def __init__(self, provider: TracerProvider | None = None) -> None:
-        self._tracer = (provider or trace.get_tracer_provider()).get_tracer("revloop.webhooks")
+        self._provider = provider
 
     @contextmanager
     def request_span(self, headers: Mapping[str, str], source: str, tenant: str) -> Iterator[RequestTrace]:
         """``headers`` with lower-case names, as ASGI gives them."""
         parent = _PROPAGATOR.extract(carrier=headers) if "traceparent" in headers else None
-        with self._tracer.start_as_current_span(SPAN_NAME, context=parent, kind=SpanKind.SERVER,
-                                                attributes={"revloop.tenant": tenant,
-                                                            "revloop.webhook.source": source}) as span:
+        provider = self._provider or trace.get_tracer_provider()
+        if isinstance(provider, ProxyTracerProvider):  # no SDK configured (yet): nothing would record
+            sender = trace.get_current_span(parent)
+            yield RequestTrace(sender, format(_trace_id(sender), "032x"))
+            return
+        tracer = provider.get_tracer("revloop.webhooks")
+        with tracer.start_as_current_span(SPAN_NAME, context=parent, kind=SpanKind.SERVER,
+                                          attributes={"revloop.tenant": tenant,
+                                                      "revloop.webhook.source": source}) as span:
             yield RequestTrace(span, format(_trace_id(span), "032x"))
 
 

@@ -69,14 +69,17 @@ def test_batches_respect_max_batch() -> None:
     committer = GroupCommitter(inbox.store_many, max_batch=5)
 
     async def main() -> None:
-        tasks = [asyncio.ensure_future(committer.store([delivery(n)])) for n in range(12)]
+        first = asyncio.ensure_future(committer.store([delivery(0)]))  # held at the gate
         await asyncio.sleep(0.05)
+        tasks = [asyncio.ensure_future(committer.store([delivery(n)])) for n in range(1, 13)]
+        await asyncio.sleep(0.05)
+        assert committer.queued == 12
         gate.set()
-        await asyncio.gather(*tasks)
+        await asyncio.gather(first, *tasks)
         await committer.aclose()
 
     asyncio.run(main())
-    assert inbox.batches == [5, 5, 2]
+    assert inbox.batches == [1, 5, 5, 2]
 
 
 def test_a_failed_commit_fails_every_request_in_it_and_later_requests_still_commit() -> None:
