@@ -129,7 +129,7 @@ class ActionExecutor:
         self.ledger.append(proposal.tenant, "action.attempted", EXECUTOR_ACTOR, {
             "idempotency_key": claim.key, "proposal_id": proposal.proposal_id,
             "proposal_version": proposal.version, "action_type": proposal.action_type.value,
-            "attempt": claim.attempt, "authorized_by": claim.authorized_by,
+            "attempt": claim.attempt, "authorized_by": claim.authorized_by, "trace_id": proposal.trace_id,
         })
         fields: dict[str, Any] = {
             "idempotency_key": claim.key, "proposal_id": proposal.proposal_id, "tenant": proposal.tenant,
@@ -150,5 +150,8 @@ class ActionExecutor:
 
     def _publish(self, result: ActionResult) -> None:
         kind = "action.completed" if result.status is ActionStatus.succeeded else "action.failed"
-        self.ledger.append(result.tenant, kind, EXECUTOR_ACTOR, result.model_dump(mode="json"))
+        acted_on = self.store.get(result.proposal_id, result.proposal_version)
+        trace_id = acted_on.proposal.trace_id if acted_on is not None else None
+        self.ledger.append(result.tenant, kind, EXECUTOR_ACTOR,
+                           {**result.model_dump(mode="json"), "trace_id": trace_id})
         self.store.mark_published(result.idempotency_key)

@@ -90,6 +90,7 @@ class ProposalReviewService:
             "arguments_digest": arguments_digest, "rationale": decision.rationale,
             "record_version": record_version, "decided_at": now.isoformat(),
             "expires_at": decision.expires_at.isoformat() if decision.expires_at else None,
+            "trace_id": proposal.trace_id,
         })
         return decision
 
@@ -121,6 +122,7 @@ class ProposalReviewService:
             "proposal_id": proposal_id, "from_version": previous.version, "version": edited.version,
             "previous_digest": previous.arguments_digest, "arguments_digest": edited.arguments_digest,
             "arguments": normalised, "rationale": rationale.strip(), "edited_at": now.isoformat(),
+            "trace_id": edited.trace_id,
         })
         return edited
 

@@ -53,5 +53,5 @@ def policy_decided_payload(proposal: Proposal, evaluation: PolicyEvaluation) -> 
         "outcome": decision.outcome.value, "policy_version": decision.policy_version,
         "reasons": decision.reasons, "errors": decision.errors, "error": bool(decision.errors),
         "decided_at": decision.decided_at.isoformat(), "inputs": evaluation.inputs,
-        "elapsed_ms": round(evaluation.elapsed_ms, 3),
+        "elapsed_ms": round(evaluation.elapsed_ms, 3), "trace_id": proposal.trace_id,
     }

@@ -120,6 +120,11 @@ def test_an_approved_action_executes_exactly_once(settings: Settings, first_loop
     kinds = Counter(e.kind for e in Ledger(url(settings)).entries(tenant))
     assert kinds["review.decided"] == 1
     assert kinds["action.completed"] >= 1
+    trail = {e.kind: e.payload.get("trace_id") for e in Ledger(url(settings)).entries(tenant)
+             if e.payload.get("proposal_id") == target.proposal.proposal_id}
+    caused = ("proposal.created", "policy.decided", "review.decided", "action.attempted", "action.completed")
+    assert {kind: trail.get(kind) for kind in caused} == dict.fromkeys(caused, target.proposal.trace_id), \
+        "the proposal's trace id follows it through policy, review and execution"
 
 
 def test_duckdb_over_iceberg_matches_the_operational_store(settings: Settings,

@@ -88,4 +88,5 @@ def test_the_senders_trace_id_reaches_signal_proposal_and_ledger(tmp_path: Path)
     decided = [e for e in ledger.entries("acme", "policy.decided")
                if e.payload["proposal_id"] in proposal_ids]
     assert len(decided) == len(proposal_ids), "each proposal's policy decision is in the ledger"
+    assert {e.payload["trace_id"] for e in decided} == {TRACE}
     ledger.verify()
