@@ -1,4 +1,5 @@
-"""Perception's webhook stage as the loop runs it: one tenant's pending inbox events -> signals.
+"""Perception's webhook stage as the loop runs it: inbox events -> signals. From the SQL inbox, one
+tenant's pending events at a time; from a queue (SQS), whatever is received, grouped by tenant.
 
 Each signal carries the trace id of the request that delivered its event, and so do the ledger entries
 written here, so a trace can be followed from the HTTP request to the proposal it led to. An event that
@@ -19,7 +20,8 @@ from perception.snapshot_store import NormalizedSnapshotStore
 from perception.webhook_events import UnsupportedEvent, changes_from_webhook_event
 
 if TYPE_CHECKING:
-    from connectors.webhooks.inbox import InboxEvent, WebhookInbox
+    from connectors.webhooks.inbox import WebhookInbox
+    from connectors.webhooks.port import InboxEvent, WebhookInboxPort
 
 MAX_EVENTS_PER_RUN = 5000
 
@@ -37,14 +39,72 @@ class InboxSenseReport:
 def sense_inbox_events(inbox: WebhookInbox, normalized_store: NormalizedSnapshotStore,
                        signal_store: SignalStore, ledger: Ledger, tenant: str,
                        through_id: int | None = None, limit: int = MAX_EVENTS_PER_RUN) -> InboxSenseReport:
-    """Turn ``tenant``'s pending inbox events (up to ``through_id``, oldest first) into signals."""
+    """Turn ``tenant``'s pending events in the SQL inbox (up to ``through_id``, oldest first) into
+    signals. An event that cannot be understood is dead-lettered at once: retrying cannot help."""
     events = inbox.pending(limit=limit, tenant=tenant, through_id=through_id)
     if not events:
         return InboxSenseReport(tenant)
+    sensed = _sense(events, normalized_store, signal_store, ledger, tenant)
+    for event, error in sensed.failed:
+        inbox.mark_dead(event.id, error)
+        _ledger_dead_letter(ledger, event, error)
+    inbox.mark_processed([event.id for event in sensed.understood])
+    return sensed.report(dead_lettered=len(sensed.failed))
+
+
+def sense_received_events(inbox: WebhookInboxPort, normalized_store: NormalizedSnapshotStore,
+                          signal_store: SignalStore, ledger: Ledger, limit: int = MAX_EVENTS_PER_RUN,
+                          lease_seconds: float = 300.0) -> list[InboxSenseReport]:
+    """Turn events received from a queue-backed inbox (SQS) into signals, one report per tenant.
+
+    A queue cannot be read by tenant, so this takes whatever it is given, every tenant's, until the
+    queue is empty or ``limit`` events were received. Understood events are acknowledged (deleted).
+    One that is not understood is failed: the queue offers it again, and at the inbox's max attempts
+    it goes to the dead-letter queue with its error."""
+    received: dict[str, list[InboxEvent]] = {}
+    count = 0
+    while count < limit:
+        batch = inbox.receive(limit=min(10, limit - count), lease_seconds=lease_seconds)
+        if not batch:
+            break
+        count += len(batch)
+        for event in batch:
+            received.setdefault(event.tenant, []).append(event)
+    reports = []
+    for tenant, events in sorted(received.items()):
+        sensed = _sense(events, normalized_store, signal_store, ledger, tenant)
+        dead = 0
+        for event, error in sensed.failed:
+            if inbox.fail(event, error) == "dead":
+                _ledger_dead_letter(ledger, event, error)
+                dead += 1
+        inbox.ack(sensed.understood)
+        reports.append(sensed.report(dead_lettered=dead))
+    return reports
+
+
+@dataclass(frozen=True)
+class _Sensed:
+    tenant: str
+    signals: list[Signal]
+    understood: list[InboxEvent]
+    failed: list[tuple[InboxEvent, str]]
+    accounts: set[str]
+
+    def report(self, dead_lettered: int) -> InboxSenseReport:
+        events = self.understood + [event for event, _ in self.failed]
+        return InboxSenseReport(self.tenant, self.signals, len(self.understood), dead_lettered,
+                                sorted(self.accounts), sorted({e.trace_id for e in events if e.trace_id}))
+
+
+def _sense(events: list[InboxEvent], normalized_store: NormalizedSnapshotStore, signal_store: SignalStore,
+           ledger: Ledger, tenant: str) -> _Sensed:
+    """Signals from one tenant's events, stored and ledgered with each event's trace id; the events
+    that could not be understood come back with their errors."""
     context = normalized_store.latest(tenant)
     understood: list[tuple[InboxEvent, list[Signal]]] = []
+    failed: list[tuple[InboxEvent, str]] = []
     accounts: set[str] = set()
-    dead = 0
     for event in events:
         try:
             changes = changes_from_webhook_event(tenant, json.loads(event.body), source=event.source,
@@ -52,11 +112,7 @@ def sense_inbox_events(inbox: WebhookInbox, normalized_store: NormalizedSnapshot
             raised = signals_from_changes(tenant, event.source, event.received_at, changes,
                                           context=context)
         except (UnsupportedEvent, ValueError, RecursionError) as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            inbox.mark_dead(event.id, error)
-            ledger.append(tenant, "webhook.dead_lettered", f"webhook:{event.source}", {
-                "delivery_id": event.delivery_id, "error": error[:500], "trace_id": event.trace_id})
-            dead += 1
+            failed.append((event, f"{type(exc).__name__}: {exc}"))
             continue
         understood.append((event, [s.model_copy(update={"trace_id": event.trace_id}) for s in raised]))
         accounts.update(c.account_id for c in changes if c.account_id)
@@ -68,6 +124,9 @@ def sense_inbox_events(inbox: WebhookInbox, normalized_store: NormalizedSnapshot
     entries.extend(NewEntry(tenant, "signal.raised", f"webhook:{s.source}",
                             {"signal_id": s.signal_id, **s.model_dump(mode="json")}) for s in stored)
     ledger.append_many(entries)
-    inbox.mark_processed([event.id for event, _ in understood])
-    return InboxSenseReport(tenant, stored, len(understood), dead, sorted(accounts),
-                            sorted({e.trace_id for e in events if e.trace_id}))
+    return _Sensed(tenant, stored, [event for event, _ in understood], failed, accounts)
+
+
+def _ledger_dead_letter(ledger: Ledger, event: InboxEvent, error: str) -> None:
+    ledger.append(event.tenant, "webhook.dead_lettered", f"webhook:{event.source}", {
+        "delivery_id": event.delivery_id, "error": error[:500], "trace_id": event.trace_id})

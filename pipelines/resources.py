@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from connectors.demo.crm import DemoCrm
     from connectors.demo.world import DemoWorld
     from connectors.object_store import LocalObjectStore
-    from connectors.webhooks.inbox import WebhookInbox
+    from connectors.webhooks.port import WebhookInboxPort
     from decisioning.agent import DecisionAgent
     from decisioning.policy import CedarPolicyEngine
     from ledger.iceberg import IcebergWarehouse
@@ -43,9 +43,14 @@ if TYPE_CHECKING:
 
 class OperationalDbResource(dg.ConfigurableResource):
     """The operational database (SQLite WAL locally): signals, proposals, decisions, actions,
-    webhook inbox and the ledger."""
+    webhook inbox and the ledger. The webhook inbox moves to SQS when a queue URL is set (its claims
+    stay in this database)."""
 
     url: str
+    webhook_sqs_queue_url: str | None = None
+    webhook_sqs_dead_letter_url: str | None = None
+    webhook_sqs_endpoint_url: str | None = None
+    webhook_max_attempts: int = 5
 
     _cache: dict[str, Any] = PrivateAttr(default_factory=dict)
 
@@ -82,10 +87,14 @@ class OperationalDbResource(dg.ConfigurableResource):
         return ProposalReviewService(self.proposals(), self.ledger(), lambda: datetime.now(UTC),
                                      timedelta(hours=approval_ttl_hours))
 
-    def inbox(self) -> WebhookInbox:
-        from connectors.webhooks.inbox import WebhookInbox
+    def inbox(self) -> WebhookInboxPort:
+        """The inbox the webhook receiver writes to: SQL in this database, or SQS."""
+        from connectors.webhooks.factory import open_webhook_inbox
 
-        return self._get("inbox", WebhookInbox)
+        return self._get("inbox", lambda url: open_webhook_inbox(
+            url, sqs_queue_url=self.webhook_sqs_queue_url,
+            sqs_dead_letter_url=self.webhook_sqs_dead_letter_url,
+            sqs_endpoint_url=self.webhook_sqs_endpoint_url, max_attempts=self.webhook_max_attempts))
 
     def graph_sync_cursor(self) -> GraphSyncCursor:
         from world_model.stage import GraphSyncCursor
@@ -393,7 +402,11 @@ def resources_for(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     from ledger.sql import sqlite_url
 
     return {
-        "db": OperationalDbResource(url=sqlite_url(paths.state_db)),
+        "db": OperationalDbResource(url=sqlite_url(paths.state_db),
+                                    webhook_sqs_queue_url=settings.webhook_sqs_queue_url,
+                                    webhook_sqs_dead_letter_url=settings.webhook_sqs_dead_letter_url,
+                                    webhook_sqs_endpoint_url=settings.webhook_sqs_endpoint_url,
+                                    webhook_max_attempts=settings.webhook_max_attempts),
         "demo_world": DemoWorldResource(root=str(paths.demo_world), tenants=settings.tenants,
                                         accounts_per_tenant=settings.demo_accounts_per_tenant,
                                         seed=settings.demo_seed, event_rate=settings.demo_event_rate),

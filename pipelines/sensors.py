@@ -12,6 +12,7 @@ from pipelines.resources import OperationalDbResource
 
 WEBHOOK_THROUGH_TAG = "revloop/inbox_through_id"
 WEBHOOK_EVENTS_TAG = "revloop/inbox_events"
+WEBHOOK_TENANTS_TAG = "revloop/inbox_tenants"  # queue runs: the tenants with new events at launch
 MAX_EVENTS_PER_TICK = 5000
 
 
@@ -37,14 +38,25 @@ def webhook_run_scope(tags: Mapping[str, str]) -> WebhookRunScope | None:
 @dg.sensor(job=webhook_ingest, minimum_interval_seconds=5,
            default_status=dg.DefaultSensorStatus.RUNNING,
            description="Launches one webhook ingestion run per tenant with new events in the durable "
-                       "inbox, keyed by the tenant and inbox id range so a retried tick launches nothing "
-                       "twice.")
+                       "inbox (one run for all tenants when the inbox is an SQS queue), keyed by the "
+                       "tenant and inbox id range so a retried tick launches nothing twice.")
 def webhook_inbox_sensor(context: dg.SensorEvaluationContext,
                          db: OperationalDbResource) -> dg.SensorResult | dg.SkipReason:
+    from connectors.webhooks.inbox import WebhookInbox
+
     cursor = int(context.cursor or 0)
-    found = db.inbox().pending_tenants_after(cursor, limit=MAX_EVENTS_PER_TICK)
+    inbox = db.inbox()
+    found = inbox.pending_tenants_after(cursor, limit=MAX_EVENTS_PER_TICK)
     if not found:
         return dg.SkipReason(f"no inbox events after id {cursor}")
+    if not isinstance(inbox, WebhookInbox):
+        # A queue is read in arrival order, whoever the tenant: one run takes every tenant's events.
+        first, last = found[0][0], found[-1][0]
+        tenants = sorted({tenant for _, tenant in found})
+        return dg.SensorResult(run_requests=[dg.RunRequest(
+            run_key=f"inbox:queue:{first}-{last}",
+            tags={WEBHOOK_THROUGH_TAG: str(last), WEBHOOK_EVENTS_TAG: str(len(found)),
+                  WEBHOOK_TENANTS_TAG: ",".join(tenants)})], cursor=str(last))
     ranges: dict[str, list[int]] = {}
     for event_id, tenant in found:
         ranges.setdefault(tenant, []).append(event_id)

@@ -88,6 +88,11 @@ class WebhookInboxPort(Protocol):
         """Pending (stored, not yet processed or dead) events per tenant."""
         ...
 
+    def pending_tenants_after(self, cursor_id: int, limit: int = 5000) -> list[tuple[int, str]]:
+        """(event id, tenant) of pending events with an id above ``cursor_id``, in id order: what a
+        sensor needs to decide which runs to launch. Event ids only grow."""
+        ...
+
     def receive(self, limit: int = 10, lease_seconds: float = 30.0) -> list[InboxEvent]:
         """Lease up to ``limit`` pending events; unacknowledged ones come back after the lease."""
         ...

@@ -123,6 +123,13 @@ class SqsWebhookInbox:
                                 .group_by(c.tenant)).all()
         return {tenant: int(n) for tenant, n in rows}
 
+    def pending_tenants_after(self, cursor_id: int, limit: int = 5000) -> list[tuple[int, str]]:
+        """(claim id, tenant) of queued events with a claim id above ``cursor_id``, in id order."""
+        query = (select(c.id, c.tenant).where(c.state == "queued", c.id > cursor_id).order_by(c.id)
+                 .limit(limit))
+        with self.engine.connect() as conn:
+            return [(int(id_), tenant) for id_, tenant in conn.execute(query)]
+
     def receive(self, limit: int = 10, lease_seconds: float = 30.0) -> list[InboxEvent]:
         events: list[InboxEvent] = []
         while len(events) < limit:

@@ -140,8 +140,9 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
     """Signals: what changed and matters (usage drop, champion departed, deal slipped, stage
     regression, expansion intent), from snapshot diffs and webhook events; deduplicated so a
     condition is raised once."""
+    from connectors.webhooks.inbox import WebhookInbox
     from perception.stage import sense_snapshot_signals
-    from perception.webhook_stage import sense_inbox_events
+    from perception.webhook_stage import sense_inbox_events, sense_received_events
     from pipelines.sensors import webhook_run_scope
 
     thresholds = signal_rules.thresholds()
@@ -153,10 +154,15 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
                                               thresholds=thresholds))
     dead = 0
     if config.from_webhooks:
+        inbox = db.inbox()
         scope = webhook_run_scope(context.run.tags)
-        for tenant in [scope.tenant] if scope else run_tenants(context, demo_world.tenants):
-            report = sense_inbox_events(db.inbox(), lake.normalized(), db.signals(), db.ledger(), tenant,
-                                        through_id=scope.through_id if scope else None)
+        if isinstance(inbox, WebhookInbox):
+            reports = [sense_inbox_events(inbox, lake.normalized(), db.signals(), db.ledger(), tenant,
+                                          through_id=scope.through_id if scope else None)
+                       for tenant in ([scope.tenant] if scope else run_tenants(context, demo_world.tenants))]
+        else:  # a queue (SQS): whatever is received, every tenant's
+            reports = sense_received_events(inbox, lake.normalized(), db.signals(), db.ledger())
+        for report in reports:
             new.extend(report.signals)
             dead += report.dead_lettered
     by_kind = Counter(str(s.kind) for s in new)

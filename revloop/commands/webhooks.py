@@ -71,4 +71,5 @@ def dlq_redrive(
     except KeyError as exc:
         typer.echo(str(exc.args[0]) if exc.args else str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"re-drove {count} dead letter(s)")
+    typer.echo(f"re-drove {count} dead letter(s); they are processed with the next webhook run that "
+               "takes their tenant's events, or now by launching the webhook_ingest job (Dagster UI)")

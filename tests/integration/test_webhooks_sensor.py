@@ -1,23 +1,28 @@
 """Webhook inbox -> runs: the sensor's cursor, run keys per tenant and id range, retried ticks; the
-webhook stage those runs perform (one tenant, up to the run's inbox id, trace ids kept)."""
+webhook stage those runs perform (one tenant, up to the run's inbox id, trace ids kept). The same
+with the inbox on SQS, where one run takes every tenant's events in queue order."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
 import dagster as dg
 import pytest
+from moto import mock_aws
 
 from connectors.webhooks.inbox import WebhookInbox
 from connectors.webhooks.port import NewDelivery
+from connectors.webhooks.sqs_inbox import SqsWebhookInbox, create_inbox_queues
 from ledger.sql import sqlite_url
 from ledger.store import Ledger
 from perception.contracts import SignalKind
 from perception.signal_store import SignalStore
 from perception.snapshot_store import NormalizedSnapshotStore
-from perception.webhook_stage import InboxSenseReport, sense_inbox_events
+from perception.webhook_stage import InboxSenseReport, sense_inbox_events, sense_received_events
 from pipelines.resources import OperationalDbResource
 from pipelines.sensors import WebhookRunScope, webhook_inbox_sensor, webhook_run_scope
 from tests.unit.test_webhooks_hubspot_events import OCCURRED, raw_rows, snapshot
@@ -130,3 +135,59 @@ def test_rerunning_the_webhook_stage_changes_nothing(tmp_path: Path) -> None:
     again = s.sense("acme")
     assert (again.signals, again.processed) == ([], 0)
     assert len(s.ledger.entries("acme")) == entries
+
+
+# -- the same with the inbox on SQS (moto): one run per tick for every tenant, read in queue order ----
+
+
+@pytest.fixture
+def sqs_db(tmp_path: Path) -> Iterator[OperationalDbResource]:
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue_url, dead_letter_url = create_inbox_queues(sqs, "revloop-webhooks", max_attempts=2)
+        yield OperationalDbResource(url=sqlite_url(tmp_path / "state.sqlite"),
+                                    webhook_sqs_queue_url=queue_url,
+                                    webhook_sqs_dead_letter_url=dead_letter_url, webhook_max_attempts=2)
+
+
+def test_on_sqs_one_run_takes_every_tenants_new_events_keyed_by_claim_ids(
+        sqs_db: OperationalDbResource) -> None:
+    inbox = sqs_db.inbox()
+    assert isinstance(inbox, SqsWebhookInbox)
+    inbox.store_many([NewDelivery(t, "demo", d, AT, b"{}") for t, d in [("acme", "a1"), ("globex", "g1")]])
+
+    def sqs_tick(cursor: str | None) -> dg.SensorResult | dg.SkipReason:
+        return webhook_inbox_sensor(dg.build_sensor_context(cursor=cursor, resources={"db": sqs_db}))
+
+    first = sqs_tick(None)
+    assert requests_of(first) == [("inbox:queue:1-2", {"revloop/inbox_through_id": "2",
+                                                        "revloop/inbox_events": "2",
+                                                        "revloop/inbox_tenants": "acme,globex"})]
+    assert requests_of(sqs_tick(None)) == requests_of(first), "a retried tick asks for the same run"
+    assert isinstance(first, dg.SensorResult) and first.cursor == "2"
+    assert isinstance(sqs_tick("2"), dg.SkipReason)
+    inbox.store_many([NewDelivery("acme", "demo", "a2", AT, b"{}")])
+    assert [key for key, _ in requests_of(sqs_tick("2"))] == ["inbox:queue:3-3"]
+
+
+def test_on_sqs_the_webhook_stage_acks_what_it_understood_and_dead_letters_poison_at_max_attempts(
+        sqs_db: OperationalDbResource, tmp_path: Path) -> None:
+    inbox = sqs_db.inbox()
+    normalized = NormalizedSnapshotStore(tmp_path / "lake")
+    normalized.write(snapshot(raw_rows()))
+    signals, ledger = SignalStore(sqs_db.url), Ledger(sqs_db.url)
+    inbox.store_many([hubspot("h1", SLIP), hubspot("h2", {"subscriptionType": "deal.merge"})])
+
+    [first] = sense_received_events(inbox, normalized, signals, ledger)
+    assert [(sig.kind, sig.account_id, sig.trace_id) for sig in first.signals] == [
+        (SignalKind.deal_slipped, "101", TRACE)]
+    assert (first.tenant, first.processed, first.dead_lettered) == ("acme", 1, 0)
+    assert inbox.backlog_by_tenant() == {"acme": 1}, "the poison event is offered again"
+    assert inbox.dead_letters() == []
+
+    [second] = sense_received_events(inbox, normalized, signals, ledger)  # its second and last attempt
+    assert (second.processed, second.dead_lettered, second.signals) == (0, 1, [])
+    [letter] = inbox.dead_letters()
+    assert letter.delivery_id == "h2" and "unsupported HubSpot subscription" in (letter.error or "")
+    assert [e.payload["delivery_id"] for e in ledger.entries("acme", "webhook.dead_lettered")] == ["h2"]
+    assert inbox.backlog_by_tenant() == {} and sense_received_events(inbox, normalized, signals, ledger) == []

@@ -108,3 +108,18 @@ def test_a_crm_writer_without_credentials_says_which_variable_is_missing(
     resources = resources_for(load_settings(data_dir=tmp_path, crm_writer="hubspot"))
     with pytest.raises(Exception, match="REVLOOP_HUBSPOT_TOKEN"):
         resources["executors"].crm(resources["demo_world"])
+
+
+def test_the_webhook_inbox_is_sql_by_default_and_sqs_when_its_queues_are_set(tmp_path: Path) -> None:
+    from connectors.webhooks.inbox import WebhookInbox
+    from connectors.webhooks.sqs_inbox import SqsWebhookInbox, create_inbox_queues
+
+    assert isinstance(resources_for(load_settings(data_dir=tmp_path))["db"].inbox(), WebhookInbox)
+    with mock_aws():
+        queue_url, dead_letter_url = create_inbox_queues(boto3.client("sqs", region_name="eu-west-1"),
+                                                         "revloop-webhooks", max_attempts=4)
+        settings = load_settings(data_dir=tmp_path, webhook_sqs_queue_url=queue_url,
+                                 webhook_sqs_dead_letter_url=dead_letter_url, webhook_max_attempts=4)
+        inbox = resources_for(settings)["db"].inbox()
+        assert isinstance(inbox, SqsWebhookInbox) and inbox.max_attempts == 4
+        assert inbox.queue_url == queue_url
