@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -16,10 +16,18 @@ from actions.views import UnknownStatusError, detail_json, evidence_items, statu
 from actions.views_crm import crm_changes
 from actions.views_inbox import UnknownFilterError, inbox_rows, parse_older_than, parse_sla
 from actions.web_api_schema import (
+    AGE_FILTERS,
     API_ERRORS,
+    BEARER_OR_SESSION,
     DECISION_BODY,
+    DETAIL_LINKS,
     EDIT_BODY,
     INFO_BODY,
+    LIST_LINKS,
+    SESSION_ONLY,
+    SLA_FILTERS,
+    STATUS_CHOICES,
+    TOKEN_ERRORS,
     DecisionRequest,
     EditRequest,
     InfoRequestBody,
@@ -79,7 +87,8 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
             return error(403, "forbidden_role", refuse_role(reviewer, verb))
         return reviewer, stored, body
 
-    @router.get("/token", summary="A bearer token for the logged-in local user (session cookie required)")
+    @router.get("/token", summary="A bearer token for the logged-in local user (session cookie required)",
+                operation_id="issue_token", dependencies=SESSION_ONLY, responses=TOKEN_ERRORS)
     def token(request: Request) -> JSONResponse:
         reviewer = web.auth.from_session(request)
         if reviewer is None:
@@ -93,7 +102,8 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
         return JSONResponse({"token": web.auth.issue_token(reviewer.username), "token_type": "bearer",
                              "reviewer": reviewer.username, "expires_in": web.auth.max_age_seconds})
 
-    @router.get("/me", summary="Who you are: identity, tenants, roles and the highest tier you may approve")
+    @router.get("/me", summary="Who you are: identity, tenants, roles and the highest tier you may approve",
+                operation_id="me", dependencies=BEARER_OR_SESSION)
     def me(request: Request) -> JSONResponse:
         reviewer = authenticated(request)
         if isinstance(reviewer, JSONResponse):
@@ -103,11 +113,14 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
                              "tenants": sorted(reviewer.tenants), "roles": reviewer.role_names,
                              "may_approve_up_to": ceiling.value if ceiling else None})
 
-    @router.get("/proposals", summary="Proposals of one tenant, filtered (default: pending), urgent first")
-    def list_proposals(request: Request, tenant: str | None = None, status: str | None = None,
+    @router.get("/proposals", summary="Proposals of one tenant, filtered (default: pending), urgent first",
+                operation_id="list_proposals", dependencies=BEARER_OR_SESSION, responses=LIST_LINKS)
+    def list_proposals(request: Request, tenant: str | None = None,
+                       status: str | None = Query(None, json_schema_extra=STATUS_CHOICES),
                        action_type: str | None = None, risk_tier: str | None = None,
-                       account_id: str | None = None, older_than: str | None = None,
-                       sla: str | None = None) -> JSONResponse:
+                       account_id: str | None = None,
+                       older_than: str | None = Query(None, json_schema_extra=AGE_FILTERS),
+                       sla: str | None = Query(None, json_schema_extra=SLA_FILTERS)) -> JSONResponse:
         reviewer = authenticated(request)
         if isinstance(reviewer, JSONResponse):
             return reviewer
@@ -127,7 +140,8 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
                 "state": timer.state.value, "waited_seconds": int(timer.waited.total_seconds()),
                 "window_seconds": int(timer.window.total_seconds())}} for stored, timer in rows]})
 
-    @router.get("/proposals/{proposal_id}", summary="One proposal: evidence, CRM changes, decisions, result")
+    @router.get("/proposals/{proposal_id}", summary="One proposal: evidence, CRM changes, decisions, result",
+                operation_id="get_proposal", dependencies=BEARER_OR_SESSION, responses=DETAIL_LINKS)
     def get_proposal(proposal_id: str, request: Request) -> JSONResponse:
         reviewer = authenticated(request)
         if isinstance(reviewer, JSONResponse):
@@ -141,6 +155,7 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
         return JSONResponse(detail_json(stored, web.now(), web.ttl, evidence, changes))
 
     @router.post("/proposals/{proposal_id}/decisions", status_code=201, openapi_extra=DECISION_BODY,
+                 operation_id="decide_proposal", dependencies=BEARER_OR_SESSION,
                  summary="Approve or reject a proposal awaiting review (once, bound to its digest)")
     async def decide(proposal_id: str, request: Request) -> JSONResponse:
         got = await write(request, proposal_id, DecisionRequest, None)
@@ -158,6 +173,7 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
         return JSONResponse(decision.model_dump(mode="json"), status_code=201)
 
     @router.post("/proposals/{proposal_id}/edits", status_code=201, openapi_extra=EDIT_BODY,
+                 operation_id="edit_proposal", dependencies=BEARER_OR_SESSION,
                  summary="Edit the arguments: a new version that goes through policy again")
     async def edit(proposal_id: str, request: Request) -> JSONResponse:
         got = await write(request, proposal_id, EditRequest, "edit")
@@ -180,6 +196,7 @@ def build_api_routes(web: ReviewWeb) -> APIRouter:
                              "status": "pending_policy"}, status_code=201)
 
     @router.post("/proposals/{proposal_id}/info-requests", status_code=201, openapi_extra=INFO_BODY,
+                 operation_id="request_info", dependencies=BEARER_OR_SESSION,
                  summary="Ask a question before deciding; the proposal waits for the answer")
     async def request_info(proposal_id: str, request: Request) -> JSONResponse:
         got = await write(request, proposal_id, InfoRequestBody, "ask for information on")
