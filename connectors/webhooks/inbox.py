@@ -23,6 +23,7 @@ from connectors.webhooks.inbox_schema import (
     dead_letter_of,
     event_of,
     new_row,
+    next_id,
     webhook_inbox,
 )
 from connectors.webhooks.port import (
@@ -281,18 +282,24 @@ class WebhookInbox:
 
     def redrive(self, ids: Sequence[str] | None = None) -> int:
         """Back to pending with fresh attempts; the last error is kept until the event succeeds.
-        Unknown ids (or ids of events that are not dead) raise KeyError and change nothing."""
-        query = update(webhook_inbox).where(c.status == "dead")
+        Unknown ids (or ids of events that are not dead) raise KeyError and change nothing.
+
+        Each event gets a new id, above every id stored so far. The sensor reads pending events
+        after its cursor, so this is how a re-driven event gets its own run. Under its old id, it
+        would wait for the next event of its tenant."""
+        query = select(c.id).where(c.status == "dead").order_by(c.id)
         with self.engine.begin() as conn:
             if ids is not None:
                 wanted = {_row_id(i) for i in ids}
-                dead = set(conn.execute(select(c.id).where(c.id.in_(wanted), c.status == "dead"))
-                           .scalars())
-                if missing := sorted(wanted - dead):
-                    raise KeyError(f"no dead letter with id {', '.join(map(str, missing))}; list them "
-                                   "with 'revloop webhook dlq list'")
                 query = query.where(c.id.in_(wanted))
-            return conn.execute(query.values(status="pending", attempts=0, leased_until=None)).rowcount
+            dead = list(conn.execute(query).scalars())
+            if ids is not None and (missing := sorted(wanted - set(dead))):
+                raise KeyError(f"no dead letter with id {', '.join(map(str, missing))}; list them "
+                               "with 'revloop webhook dlq list'")
+            for old in dead:
+                conn.execute(update(webhook_inbox).where(c.id == old).values(
+                    id=next_id(conn, webhook_inbox), status="pending", attempts=0, leased_until=None))
+            return len(dead)
 
     def _events(self, query: Select[Any]) -> list[InboxEvent]:
         with self._reader() as conn:

@@ -17,10 +17,12 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
     inspect,
+    select,
     text,
 )
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from connectors.webhooks.port import DeadLetter, InboxEvent, NewDelivery
@@ -45,6 +47,14 @@ webhook_inbox = Table(
     Index("ix_webhook_inbox_status_id", "status", "id"),
     Index("ix_webhook_inbox_status_tenant", "status", "tenant"),
 )
+
+def next_id(conn: Connection, table: Table) -> Any:
+    """An id above every one ``table`` holds or has handed out, for moving a row to the end: the
+    id sequence on PostgreSQL, one past the largest id on SQLite (which is how it numbers inserts)."""
+    if conn.dialect.name == "postgresql":
+        return func.nextval(func.pg_get_serial_sequence(table.name, "id"))
+    return select(func.max(table.c.id) + 1).scalar_subquery()
+
 
 # Columns added after the first release; databases created before them get them on open.
 _ADDED_COLUMNS = {"trace_id": "VARCHAR(64)", "leased_until": "FLOAT"}

@@ -20,6 +20,7 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from connectors.webhooks.inbox_schema import next_id
 from connectors.webhooks.port import (
     MAX_ERROR_CHARS,
     DeadLetter,
@@ -207,9 +208,9 @@ class SqsWebhookInbox:
                            "'revloop webhook dlq list'")
         for message, claim_id in found:
             [message_id] = self._send(self.queue_url, [_delivery_of(message)])
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn:  # a new claim id: the sensor launches a run for it
                 conn.execute(update(sqs_claims).where(c.id == claim_id)
-                             .values(state="queued", message_id=message_id))
+                             .values(id=next_id(conn, sqs_claims), state="queued", message_id=message_id))
             self.sqs.delete_message(QueueUrl=self.dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
         return len(found)
 

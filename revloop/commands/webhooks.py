@@ -71,5 +71,5 @@ def dlq_redrive(
     except KeyError as exc:
         typer.echo(str(exc.args[0]) if exc.args else str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo(f"re-drove {count} dead letter(s); they are processed with the next webhook run that "
-               "takes their tenant's events, or now by launching the webhook_ingest job (Dagster UI)")
+    typer.echo(f"re-drove {count} dead letter(s); the webhook sensor launches their runs within seconds "
+               "(webhook_inbox_sensor, Dagster UI)")

@@ -132,6 +132,22 @@ def test_a_poison_event_is_dead_lettered_with_its_error_and_healthy_traffic_flow
     assert inbox.receive(limit=10) == []
 
 
+def test_a_redriven_dead_letter_is_new_to_a_sensor_that_is_past_it(inbox: WebhookInboxPort) -> None:
+    inbox.store_many([delivery("p1"), delivery("ok", tenant="globex")])
+    cursor = inbox.pending_tenants_after(0)[-1][0]  # a sensor saw both and launched their runs
+    for _ in range(MAX_ATTEMPTS):
+        for event in inbox.receive(limit=10):
+            if event.delivery_id == "p1":
+                inbox.fail(event, "boom")
+            else:
+                inbox.ack([event])
+    [letter] = inbox.dead_letters()
+    assert inbox.pending_tenants_after(cursor) == []
+    assert inbox.redrive([letter.id]) == 1
+    [(event_id, tenant)] = inbox.pending_tenants_after(cursor)
+    assert tenant == "acme" and event_id > cursor, "the sensor launches a run for the re-driven event"
+
+
 def test_dead_letters_are_redriven_by_id_or_all(inbox: WebhookInboxPort) -> None:
     inbox.store_many([delivery("p1"), delivery("p2"), delivery("p3")])
     for _ in range(MAX_ATTEMPTS):
