@@ -2,8 +2,9 @@
 
 Nothing is taken on the status column's word: the stored body's digest must match the digest column,
 the digest policy saw and (for approvals) the digest the reviewer approved; the policy verdict must be
-the one the status claims; an approval must be unexpired and unused by any other idempotency key.
-Any mismatch fails closed with a typed error (all are NotExecutableError)."""
+the one the status claims; an approval must be unexpired and unused by any other idempotency key;
+no stop switch may cover it now. Any of these fails closed with a typed error (all are
+NotExecutableError). A pause switch holds an automatic proposal instead (ExecutionPausedError)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,15 @@ from actions.errors import (
     ApprovalAlreadyUsedError,
     ApprovalExpiredError,
     BindingMismatchError,
+    ExecutionPausedError,
+    KillSwitchOnError,
     NotExecutableError,
 )
 from actions.status import ProposalStatus
 from actions.tables import approvals, parse_ts, policy_bindings, policy_decisions, review_decisions, ts
 from decisioning.contracts import PolicyDecision, PolicyOutcome, Proposal
+from decisioning.policy_control_records import KillSwitch
+from decisioning.policy_control_tables import ANY, kill_switches
 
 
 @dataclass(frozen=True)
@@ -55,13 +60,32 @@ def authorize(conn: Connection, row: Any, proposal: Proposal, key: str, now: dat
     if row.status == ProposalStatus.automatic:
         if policy.outcome is not PolicyOutcome.automatic:
             raise BindingMismatchError(f"{name} is marked automatic but policy said {policy.outcome.value}")
+        _check_switches(conn, proposal, name, automatic=True)
         return Authority(f"policy:{policy.policy_version}", None)
     if row.status != ProposalStatus.approved:
         raise NotExecutableError(f"{name} is {row.status}: only automatic or approved proposals run")
     if policy.outcome is not PolicyOutcome.needs_approval:
         raise BindingMismatchError(f"{name}: policy said {policy.outcome.value}; an approval cannot "
                                    "override that")
+    _check_switches(conn, proposal, name, automatic=False)
     return _approval(conn, row, name, digest, key, now)
+
+
+def _check_switches(conn: Connection, proposal: Proposal, name: str, *, automatic: bool) -> None:
+    """The kill switches in force now, not at classification: a stop switch refuses the proposal
+    (as policy would forbid it today); a pause switch holds an automatic one, since no human has
+    looked at it. An approved proposal has had its human, so a pause lets it run."""
+    switches = [KillSwitch.from_row(r) for r in conn.execute(select(kill_switches).where(
+        kill_switches.c.tenant.in_([proposal.tenant, ANY]),
+        kill_switches.c.action_type.in_([proposal.action_type.value, ANY])))]
+    if stops := [s for s in switches if s.mode == "stop"]:
+        raise KillSwitchOnError(
+            f"{name}: kill switch {', '.join(s.scope for s in stops)} is on ({stops[0].reason}); it will "
+            "not run. Lift the switch with 'revloop policy resume' and let the agent propose again")
+    if automatic and (pauses := [s for s in switches if s.mode == "pause"]):
+        raise ExecutionPausedError(
+            f"{name} would run without a human, and {', '.join(s.scope for s in pauses)} is paused "
+            f"({pauses[0].reason}): it waits until the pause is lifted")
 
 
 def _approval(conn: Connection, row: Any, name: str, digest: str, key: str, now: datetime) -> Authority:

@@ -81,6 +81,20 @@ class ApprovalAlreadyUsedError(NotExecutableError):
     code = "approval_already_used"
 
 
+class KillSwitchOnError(NotExecutableError):
+    """A stop switch covers the proposal's tenant or action type: it is refused, not held."""
+
+    code = "kill_switch_on"
+
+
+class ExecutionPausedError(ActionsError):
+    """A pause switch covers an automatic proposal: it waits, unchanged, until the switch is lifted or a
+    human takes it over. Not a refusal."""
+
+    http_status = 409
+    code = "execution_paused"
+
+
 class BindingMismatchError(NotExecutableError):
     """The stored proposal no longer matches what policy or the reviewer saw (edited, replayed, tampered)."""
 

@@ -21,6 +21,7 @@ from actions.effects import ActionEffects
 from actions.errors import (
     ActionInFlightError,
     ApprovalExpiredError,
+    ExecutionPausedError,
     NotCompensableError,
     NotExecutableError,
     ProposalNotFoundError,
@@ -97,6 +98,10 @@ class ActionExecutor:
                                                 self.claim_lease)
             except NotExecutableError as refusal:
                 self._refuse(proposal_id, version, refusal)
+                if wait_seconds is None:
+                    return None
+                raise
+            except ExecutionPausedError:  # held as it is: it runs once the pause is lifted
                 if wait_seconds is None:
                     return None
                 raise

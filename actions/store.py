@@ -32,6 +32,7 @@ from actions.tables import (
     ts,
 )
 from decisioning.contracts import PolicyDecision, PolicyOutcome, Proposal
+from decisioning.policy_control_tables import metadata as control_tables
 from ledger.sql import make_engine
 
 _POLICY_STATUS = {
@@ -47,6 +48,7 @@ class OperationalStore(ActionRecords, ReviewRecords, OutboxRecords):
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         ensure_schema(self.engine)
+        control_tables.create_all(self.engine)  # the executor reads kill switches in its claim
 
     # --- proposals -----------------------------------------------------------------------------
 
