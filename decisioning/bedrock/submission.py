@@ -76,19 +76,10 @@ def action_catalog() -> str:
     return "\n".join(lines)
 
 
-# Digits and symbols written for letters ("1gn0re prev10us"): read again with letters back in place.
-_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
-
-
-def _instructions(text: str) -> list[str]:
-    found = instruction_findings(text)
-    return found or [f"{f} (in digits for letters)" for f in instruction_findings(text.translate(_LEET))]
-
-
 def _screen(arguments: dict[str, Any], untrusted: dict[str, list[str]]) -> dict[str, list[str]]:
     held = screen_arguments(arguments, untrusted)
     for where, text in texts_in(arguments):
-        if where not in held and (found := _instructions(text)):
+        if where not in held and (found := instruction_findings(text)):
             held[where] = found
     return held
 
@@ -114,7 +105,7 @@ class KnownEvidence:
     def distrust(self, value: Any) -> None:
         for where, text in texts_in(value):
             is_name = where.rsplit(".", 1)[-1] in _NAME_FIELDS
-            if found := name_findings(text) if is_name else _instructions(text):
+            if found := name_findings(text) if is_name else instruction_findings(text):
                 self.untrusted[text] = found
 
     def learn(self, tool: str, result: dict[str, Any]) -> None:

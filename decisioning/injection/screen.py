@@ -65,9 +65,17 @@ def _mixed_script_word(text: str) -> bool:
     return False
 
 
+# Digits and symbols written for letters ("1gn0re prev10us"): read again with letters back in place.
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+
+
 def instruction_findings(text: str) -> list[str]:
     """Names of the patterns ``text`` matches (empty: it reads as plain data)."""
-    found = [name for name, pattern in _PATTERNS if pattern.search(fold(text))]
+    folded = fold(text)
+    found = [name for name, pattern in _PATTERNS if pattern.search(folded)]
+    if not found:
+        found = [f"{name} (in digits for letters)" for name, pattern in _PATTERNS
+                 if pattern.search(folded.translate(_LEET))]
     if any(unicodedata.category(ch) == "Cf" for ch in text):
         found.append("invisible characters")
     if _mixed_script_word(text):
