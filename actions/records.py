@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, insert, select, update
 
 from actions.authority import authorize
+from actions.budget_release import release_reservations
 from actions.contracts import ActionResult, ActionStatus
 from actions.errors import NotExecutableError
 from actions.postgres_dialect import lock_key, proposal_lock
@@ -92,6 +93,8 @@ class ActionRecords:
                 proposals.c.proposal_id == proposal_id, proposals.c.version == version,
                 proposals.c.status.in_([s.value for s in EXECUTABLE]),
             ).values(status=status.value, updated_at=ts(now)))
+            if done.rowcount:
+                release_reservations(conn, [(proposal_id, version)])
             return done.rowcount > 0
 
     def complete_action(self, result: ActionResult) -> ActionResult:

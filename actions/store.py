@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from actions.budget_release import release_reservations
 from actions.contracts import ActionResult, ReviewDecision, ReviewVerdict
 from actions.errors import ArgumentsDigestMismatchError, NotAwaitingReviewError, ProposalNotFoundError
 from actions.postgres_dialect import READY_SEQUENCE_LOCK, lock_key, proposal_lock
@@ -81,10 +82,11 @@ class OperationalStore(ActionRecords, ReviewRecords, OutboxRecords):
     def _supersede_older(conn: Connection, proposal_id: str, version: int, at: str) -> None:
         claimed = exists().where(action_results.c.proposal_id == proposals.c.proposal_id,
                                  action_results.c.proposal_version == proposals.c.version)
-        conn.execute(update(proposals).where(
+        superseded = conn.execute(update(proposals).where(
             proposals.c.proposal_id == proposal_id, proposals.c.version < version,
             proposals.c.status.in_([s.value for s in SUPERSEDABLE]), ~claimed,
-        ).values(status=ProposalStatus.superseded.value, updated_at=at))
+        ).values(status=ProposalStatus.superseded.value, updated_at=at).returning(proposals.c.version))
+        release_reservations(conn, [(proposal_id, old) for old in superseded.scalars()])
 
     def record_policy(self, decision: PolicyDecision) -> bool:
         """Apply the policy verdict; False when this proposal version already had one (a re-delivery).
@@ -160,6 +162,8 @@ class OperationalStore(ActionRecords, ReviewRecords, OutboxRecords):
                     arguments_digest=decision.arguments_digest, record_version=decision.record_version,
                     approved_at=at, expires_at=ts(decision.expires_at)))
                 values["ready_seq"] = self._next_ready_seq(conn)
+            else:
+                release_reservations(conn, [(decision.proposal_id, decision.proposal_version)])
             self._set(conn, decision.proposal_id, decision.proposal_version, values)
 
     def mark_expired(self, proposal_id: str, version: int, now: datetime) -> bool:
@@ -168,6 +172,8 @@ class OperationalStore(ActionRecords, ReviewRecords, OutboxRecords):
                 proposals.c.proposal_id == proposal_id, proposals.c.version == version,
                 proposals.c.status == ProposalStatus.needs_approval.value,
             ).values(status=ProposalStatus.expired.value, updated_at=ts(now)))
+            if done.rowcount:
+                release_reservations(conn, [(proposal_id, version)])
             return done.rowcount > 0
 
     def expire_overdue_proposals(self, now: datetime, ttl: timedelta) -> list[Proposal]:
@@ -180,7 +186,9 @@ class OperationalStore(ActionRecords, ReviewRecords, OutboxRecords):
                 proposals.c.status.in_(waiting), proposals.c.awaiting_review_since < cutoff,
             ).values(status=ProposalStatus.expired.value, updated_at=ts(now))
                 .returning(proposals.c.body)).scalars().all()
-        return [Proposal.model_validate_json(body) for body in bodies]
+            expired = [Proposal.model_validate_json(body) for body in bodies]
+            release_reservations(conn, [(p.proposal_id, p.version) for p in expired])
+        return expired
 
     def expire_overdue(self, now: datetime, ttl: timedelta) -> int:
         return len(self.expire_overdue_proposals(now, ttl))

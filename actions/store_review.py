@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
+from actions.budget_release import release_reservations
 from actions.errors import NotAwaitingReviewError, ProposalNotFoundError
 from actions.postgres_dialect import lock_key, proposal_lock
 from actions.status import ApprovalBinding, InfoRequest, ProposalStatus
@@ -42,6 +43,7 @@ class ReviewRecords:
             conn.execute(update(proposals).where(
                 proposals.c.proposal_id == edited.proposal_id, proposals.c.version == current.version,
             ).values(status=ProposalStatus.superseded.value, updated_at=at))
+            release_reservations(conn, [(edited.proposal_id, current.version)])
             insert_proposal(conn, edited, ProposalStatus.pending_policy, at)
         return edited
 
