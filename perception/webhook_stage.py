@@ -9,6 +9,7 @@ Re-running is safe: processed events are no longer pending, and signals dedupe o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from connectors.webhooks.port import InboxEvent, WebhookInboxPort
 
 MAX_EVENTS_PER_RUN = 5000
+# A tenant's HubSpot deal stage ids -> labels, as its last pull saw the portal's pipelines.
+StageLabels = Callable[[str], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -38,13 +41,14 @@ class InboxSenseReport:
 
 def sense_inbox_events(inbox: WebhookInbox, normalized_store: NormalizedSnapshotStore,
                        signal_store: SignalStore, ledger: Ledger, tenant: str,
-                       through_id: int | None = None, limit: int = MAX_EVENTS_PER_RUN) -> InboxSenseReport:
+                       through_id: int | None = None, limit: int = MAX_EVENTS_PER_RUN,
+                       stage_labels: StageLabels | None = None) -> InboxSenseReport:
     """Turn ``tenant``'s pending events in the SQL inbox (up to ``through_id``, oldest first) into
     signals. An event that cannot be understood is dead-lettered at once: retrying cannot help."""
     events = inbox.pending(limit=limit, tenant=tenant, through_id=through_id)
     if not events:
         return InboxSenseReport(tenant)
-    sensed = _sense(events, normalized_store, signal_store, ledger, tenant)
+    sensed = _sense(events, normalized_store, signal_store, ledger, tenant, stage_labels)
     for event, error in sensed.failed:
         inbox.mark_dead(event.id, error)
         _ledger_dead_letter(ledger, event, error)
@@ -54,7 +58,8 @@ def sense_inbox_events(inbox: WebhookInbox, normalized_store: NormalizedSnapshot
 
 def sense_received_events(inbox: WebhookInboxPort, normalized_store: NormalizedSnapshotStore,
                           signal_store: SignalStore, ledger: Ledger, limit: int = MAX_EVENTS_PER_RUN,
-                          lease_seconds: float = 300.0) -> list[InboxSenseReport]:
+                          lease_seconds: float = 300.0,
+                          stage_labels: StageLabels | None = None) -> list[InboxSenseReport]:
     """Turn events received from a queue-backed inbox (SQS) into signals, one report per tenant.
 
     A queue cannot be read by tenant, so this takes whatever it is given, every tenant's, until the
@@ -72,7 +77,7 @@ def sense_received_events(inbox: WebhookInboxPort, normalized_store: NormalizedS
             received.setdefault(event.tenant, []).append(event)
     reports = []
     for tenant, events in sorted(received.items()):
-        sensed = _sense(events, normalized_store, signal_store, ledger, tenant)
+        sensed = _sense(events, normalized_store, signal_store, ledger, tenant, stage_labels)
         dead = 0
         for event, error in sensed.failed:
             if inbox.fail(event, error) == "dead":
@@ -98,17 +103,18 @@ class _Sensed:
 
 
 def _sense(events: list[InboxEvent], normalized_store: NormalizedSnapshotStore, signal_store: SignalStore,
-           ledger: Ledger, tenant: str) -> _Sensed:
+           ledger: Ledger, tenant: str, stage_labels: StageLabels | None) -> _Sensed:
     """Signals from one tenant's events, stored and ledgered with each event's trace id; the events
     that could not be understood come back with their errors."""
     context = normalized_store.latest(tenant)
+    labels = stage_labels(tenant) if stage_labels is not None else None
     understood: list[tuple[InboxEvent, list[Signal]]] = []
     failed: list[tuple[InboxEvent, str]] = []
     accounts: set[str] = set()
     for event in events:
         try:
             changes = changes_from_webhook_event(tenant, json.loads(event.body), source=event.source,
-                                                 context=context)
+                                                 context=context, stage_labels=labels)
             raised = signals_from_changes(tenant, event.source, event.received_at, changes,
                                           context=context)
         except (UnsupportedEvent, ValueError, RecursionError) as exc:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from connectors.demo.connector import DemoConnector
     from connectors.demo.crm import DemoCrm
     from connectors.demo.world import DemoWorld
+    from connectors.hubspot.stages import HubSpotStageLabels
     from connectors.object_store import LocalObjectStore
     from connectors.webhooks.port import WebhookInboxPort
     from decisioning.agent import DecisionAgent
@@ -95,6 +96,12 @@ class OperationalDbResource(dg.ConfigurableResource):
             url, sqs_queue_url=self.webhook_sqs_queue_url,
             sqs_dead_letter_url=self.webhook_sqs_dead_letter_url,
             sqs_endpoint_url=self.webhook_sqs_endpoint_url, max_attempts=self.webhook_max_attempts))
+
+    def hubspot_stage_labels(self) -> HubSpotStageLabels:
+        """Each tenant's HubSpot deal stages as the last pull saved them (webhooks send stage ids)."""
+        from connectors.hubspot.stages import HubSpotStageLabels
+
+        return self._get("hubspot_stage_labels", HubSpotStageLabels)
 
     def graph_sync_cursor(self) -> GraphSyncCursor:
         from world_model.stage import GraphSyncCursor
@@ -177,9 +184,11 @@ class SourcesResource(dg.ConfigurableResource):
         if self.crm_source == "hubspot":
             from connectors.credentials import hubspot_credentials
             from connectors.hubspot import HubSpotConnector
+            from connectors.hubspot.stages import HubSpotStageLabels
 
             return HubSpotConnector.from_credentials(hubspot_credentials(os.environ, secrets, tenant),
-                                                     cursors=self.cursors())
+                                                     cursors=self.cursors(),
+                                                     stage_labels=HubSpotStageLabels(self.state_url))
         if self.crm_source == "salesforce":
             from connectors.credentials import salesforce_credentials
             from connectors.salesforce import SalesforceConnector

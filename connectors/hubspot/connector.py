@@ -25,6 +25,7 @@ from connectors.hubspot.rows import (
     primary_buying_role,
     text_frame,
 )
+from connectors.hubspot.stages import HubSpotStageLabels
 from connectors.records import RawSnapshot
 
 _SEARCH_WINDOW = 10_000  # HubSpot's search pages no further than this offset for one query
@@ -98,23 +99,29 @@ class HubSpotConnector:
 
     def __init__(self, api: HubSpotApi, *, cursors: CursorStore | None = None,
                  fields: HubSpotFields | None = None, overlap: timedelta = timedelta(minutes=5),
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 stage_labels: HubSpotStageLabels | None = None) -> None:
         self._api = api
         self._cursors = cursors
+        self._stage_store = stage_labels  # where each pull saves the portal's stages for webhooks
         self._fields = fields or HubSpotFields()
         self._overlap = overlap
         self._now = now
 
     @classmethod
     def from_credentials(cls, credentials: HubSpotCredentials, *, cursors: CursorStore | None = None,
-                         fields: HubSpotFields | None = None, **api_options: Any) -> HubSpotConnector:
-        return cls(HubSpotApi(credentials, **api_options), cursors=cursors, fields=fields)
+                         fields: HubSpotFields | None = None, stage_labels: HubSpotStageLabels | None = None,
+                         **api_options: Any) -> HubSpotConnector:
+        return cls(HubSpotApi(credentials, **api_options), cursors=cursors, fields=fields,
+                   stage_labels=stage_labels)
 
     def pull(self, tenant: str, full: bool = False) -> RawSnapshot:
         """Incremental from the stored cursors; ``full=True`` (or no cursor yet) lists everything."""
         pulled_at = self._now().astimezone(UTC).replace(microsecond=0)
         marks = {} if full or self._cursors is None else self._cursors.get(tenant, self.source)
         stages = self._stage_labels()
+        if self._stage_store is not None:
+            self._stage_store.replace(tenant, stages)
         extra = self._extra_properties(stages)
         records: dict[str, list[Json]] = {}
         reached: dict[str, datetime] = {}

@@ -155,13 +155,16 @@ def signals(context: dg.AssetExecutionContext, config: SignalsConfig, demo_world
     dead = 0
     if config.from_webhooks:
         inbox = db.inbox()
+        stages = db.hubspot_stage_labels().get
         scope = webhook_run_scope(context.run.tags)
         if isinstance(inbox, WebhookInbox):
             reports = [sense_inbox_events(inbox, lake.normalized(), db.signals(), db.ledger(), tenant,
-                                          through_id=scope.through_id if scope else None)
+                                          through_id=scope.through_id if scope else None,
+                                          stage_labels=stages)
                        for tenant in ([scope.tenant] if scope else run_tenants(context, demo_world.tenants))]
         else:  # a queue (SQS): whatever is received, every tenant's
-            reports = sense_received_events(inbox, lake.normalized(), db.signals(), db.ledger())
+            reports = sense_received_events(inbox, lake.normalized(), db.signals(), db.ledger(),
+                                            stage_labels=stages)
         for report in reports:
             new.extend(report.signals)
             dead += report.dead_lettered

@@ -357,3 +357,20 @@ def test_a_dropped_connection_is_retried_then_reported(portal: tuple[FakePortal,
     dead.server_close()  # nothing listens on this port any more
     with pytest.raises(RetriesExhausted, match="HubSpot deal pipelines.*3 attempts.*a connection error"):
         connector(f"http://127.0.0.1:{port}", Clock(), retry=RetryPolicy(max_attempts=3)).pull("acme")
+
+
+def test_each_pull_saves_the_portals_deal_stages_for_the_webhook_path(portal: tuple[FakePortal, str],
+                                                                       tmp_path: Path) -> None:
+    from connectors.hubspot.stages import HubSpotStageLabels
+
+    state, host = portal
+    seed(state)
+    labels = HubSpotStageLabels(sqlite_url(tmp_path / "state.sqlite"))
+    labels.replace("acme", {"gone": "A stage the portal dropped"})
+    labels.replace("globex", {"contractsent": "Globex's own label"})
+    plain = connector(host, Clock())
+    saving = HubSpotConnector(plain._api, now=Clock().now, stage_labels=labels)
+    saving.pull("acme")
+    assert labels.get("acme") == {"appointmentscheduled": "Appointment Scheduled",
+                                  "contractsent": "Contract Sent", "closedwon": "Closed Won"}
+    assert labels.get("globex") == {"contractsent": "Globex's own label"}, "other tenants are untouched"

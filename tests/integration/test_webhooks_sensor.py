@@ -191,3 +191,20 @@ def test_on_sqs_the_webhook_stage_acks_what_it_understood_and_dead_letters_poiso
     assert letter.delivery_id == "h2" and "unsupported HubSpot subscription" in (letter.error or "")
     assert [e.payload["delivery_id"] for e in ledger.entries("acme", "webhook.dead_lettered")] == ["h2"]
     assert inbox.backlog_by_tenant() == {} and sense_received_events(inbox, normalized, signals, ledger) == []
+
+
+def test_a_custom_pipeline_stage_id_is_read_with_the_stages_the_last_pull_saved(tmp_path: Path) -> None:
+    from connectors.hubspot.stages import HubSpotStageLabels
+
+    s = Stores(tmp_path)
+    moved_back = {**SLIP, "propertyName": "dealstage", "propertyValue": "81234567"}  # a custom stage id
+    s.inbox.store_many([hubspot("h1", moved_back)])
+    labels = HubSpotStageLabels(sqlite_url(tmp_path / "state.sqlite"))
+    unknown = sense_inbox_events(s.inbox, s.normalized, s.signals, s.ledger, "acme", stage_labels=labels.get)
+    assert (unknown.processed, unknown.dead_lettered) == (0, 1), "no pull yet: the id means nothing"
+    assert "invalid_value: stage" in (s.inbox.dead_letters()[0].error or "")
+
+    labels.replace("acme", {"81234567": "Qualified To Buy"})  # what the next pull saves
+    s.inbox.redrive()
+    report = sense_inbox_events(s.inbox, s.normalized, s.signals, s.ledger, "acme", stage_labels=labels.get)
+    assert [(sig.kind, sig.account_id) for sig in report.signals] == [(SignalKind.stage_regression, "101")]
