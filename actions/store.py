@@ -6,6 +6,7 @@ executor sees the other's change and is refused instead of overwriting it."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,7 @@ from actions.tables import (
     ts,
 )
 from decisioning.contracts import PolicyDecision, PolicyOutcome, Proposal
+from decisioning.policy_control_tables import kill_switches
 from decisioning.policy_control_tables import metadata as control_tables
 from ledger.sql import make_engine
 
@@ -240,6 +242,15 @@ class OperationalStore(ActionRecords, ReviewRecords, OutboxRecords):
         """Grows by one whenever a proposal becomes automatic or approved: a sensor's cursor."""
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.max(proposals.c.ready_seq))).scalar() or 0)
+
+    def kill_switch_fingerprint(self) -> str:
+        """Changes whenever a kill switch is set, changed or lifted: lifting a pause can make held
+        automatic proposals runnable without any new decision."""
+        query = select(kill_switches.c.tenant, kill_switches.c.action_type, kill_switches.c.mode,
+                       kill_switches.c.set_at).order_by(kill_switches.c.tenant, kill_switches.c.action_type)
+        with self.engine.connect() as conn:
+            rows = [tuple(row) for row in conn.execute(query)]
+        return hashlib.sha256(repr(rows).encode()).hexdigest()[:12]
 
     def status_counts(self, tenant: str | None = None) -> dict[str, int]:
         query = select(proposals.c.status, func.count()).group_by(proposals.c.status)

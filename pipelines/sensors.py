@@ -70,18 +70,20 @@ def webhook_inbox_sensor(context: dg.SensorEvaluationContext,
 
 @dg.sensor(job=execute_actions, minimum_interval_seconds=5,
            default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Launches the executors when a proposal is approved or classified automatic.")
+           description="Launches the executors when a proposal is approved or classified automatic, or "
+                       "when a kill switch changes (lifting a pause releases held automatic proposals).")
 def decided_actions_sensor(context: dg.SensorEvaluationContext,
                            db: OperationalDbResource) -> dg.SensorResult | dg.SkipReason:
-    cursor = int(context.cursor or 0)
+    # Cursor "<newest decision>:<kill switch fingerprint>"; a bare number is an older cursor.
+    seen, _, seen_switches = (context.cursor or "0").partition(":")
     store = db.proposals()
-    newest = store.max_decision_id()
-    if newest <= cursor:
-        return dg.SkipReason(f"no decisions after {cursor}")
+    newest, switches = store.max_decision_id(), store.kill_switch_fingerprint()
+    cursor = f"{newest}:{switches}"
+    if newest <= int(seen) and switches == (seen_switches or switches):
+        return dg.SkipReason(f"no decisions after {seen} and no kill switch change")
     ready = store.ready_to_execute()
     if not ready:
-        return dg.SensorResult(skip_reason=dg.SkipReason("new decisions, nothing ready to execute"),
-                               cursor=str(newest))
-    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"decisions-{newest}",
+        return dg.SensorResult(skip_reason=dg.SkipReason("nothing ready to execute"), cursor=cursor)
+    return dg.SensorResult(run_requests=[dg.RunRequest(run_key=f"decisions-{newest}-{switches}",
                                                        tags={"revloop/ready": str(len(ready))})],
-                           cursor=str(newest))
+                           cursor=cursor)
