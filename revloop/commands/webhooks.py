@@ -62,7 +62,8 @@ def dlq_redrive(
     ids: Annotated[list[str] | None, typer.Argument(help="Dead-letter ids (from 'dlq list').")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Re-drive every dead letter.")] = False,
 ) -> None:
-    """Put dead letters back in the inbox with fresh attempts (fix the cause first)."""
+    """Put dead letters back in the inbox with fresh attempts and new ids (fix the cause first); the
+    webhook sensor launches their runs on its next tick."""
     if bool(ids) == all_:
         typer.echo("give dead-letter ids or --all (not both)", err=True)
         raise typer.Exit(2)
