@@ -26,8 +26,7 @@ from actions.errors import (
 from actions.status import ProposalStatus
 from actions.tables import approvals, parse_ts, policy_bindings, policy_decisions, review_decisions, ts
 from decisioning.contracts import PolicyDecision, PolicyOutcome, Proposal
-from decisioning.policy_control_records import KillSwitch
-from decisioning.policy_control_tables import ANY, kill_switches
+from decisioning.controls import covering_switches
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,7 @@ def _check_switches(conn: Connection, proposal: Proposal, name: str, *, automati
     """The kill switches in force now, not at classification: a stop switch refuses the proposal
     (as policy would forbid it today); a pause switch holds an automatic one, since no human has
     looked at it. An approved proposal has had its human, so a pause lets it run."""
-    switches = [KillSwitch.from_row(r) for r in conn.execute(select(kill_switches).where(
-        kill_switches.c.tenant.in_([proposal.tenant, ANY]),
-        kill_switches.c.action_type.in_([proposal.action_type.value, ANY])))]
+    switches = covering_switches(conn, proposal.tenant, proposal.action_type.value)
     if stops := [s for s in switches if s.mode == "stop"]:
         raise KillSwitchOnError(
             f"{name}: kill switch {', '.join(s.scope for s in stops)} is on ({stops[0].reason}); it will "

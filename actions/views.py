@@ -20,6 +20,7 @@ RecordLookup = Callable[[str, str, str], dict[str, Any] | None]  # tenant, objec
 
 _MEMORY_DETAIL = re.compile(r"^(?P<source>[^,]+), score (?P<score>-?[\d.]+): (?P<snippet>.*)$", re.S)
 STATUS_ALIASES = {"pending": ProposalStatus.needs_approval.value, "all": None}
+STATUS_FILTERS = (*STATUS_ALIASES, *(s.value for s in ProposalStatus))  # what status_filter takes
 
 
 class UnknownStatusError(ValueError):
@@ -34,8 +35,7 @@ def status_filter(value: str | None) -> str | None:
         return STATUS_ALIASES[value]
     if value in {s.value for s in ProposalStatus}:
         return value
-    known = ", ".join(["pending", "all", *(s.value for s in ProposalStatus)])
-    raise UnknownStatusError(f"unknown status {value!r}; use one of: {known}")
+    raise UnknownStatusError(f"unknown status {value!r}; use one of: {', '.join(STATUS_FILTERS)}")
 
 
 @dataclass(frozen=True)

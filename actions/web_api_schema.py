@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actions.auth import SESSION_COOKIE
 from actions.contracts import ReviewVerdict
-from actions.status import ProposalStatus
-from actions.views import STATUS_ALIASES
+from actions.views import STATUS_FILTERS
 from actions.views_inbox import AGE_CHOICES, SlaState
 
 # How callers authenticate, for the OpenAPI document (clients and schemathesis read it). These never
@@ -26,7 +25,7 @@ SESSION_ONLY = [Security(SESSION)]
 
 # The inbox filters take these values only; empty means no filter. Documented as enums, parsed by the
 # route itself, so a wrong value gets the API's typed 422 error.
-STATUS_CHOICES = {"enum": ["", *STATUS_ALIASES, *(s.value for s in ProposalStatus)]}
+STATUS_CHOICES = {"enum": ["", *STATUS_FILTERS]}
 AGE_FILTERS = {"enum": ["", *AGE_CHOICES]}
 SLA_FILTERS = {"enum": ["", *(s.value for s in SlaState)]}
 

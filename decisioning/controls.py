@@ -29,6 +29,14 @@ __all__ = ["CONTROL_CHANGED", "SYSTEM_TENANT", "BudgetUsage", "Controls", "KillM
            "TenantBudget"]
 
 
+def covering_switches(conn: Connection, tenant: str, action_type: str) -> list[KillSwitch]:
+    """The kill switches that cover ``tenant``'s proposals of ``action_type``: everything, the tenant,
+    the action type, or the tenant's action type. Classification reads them, and so does the executor
+    inside its claim transaction (actions/authority.py)."""
+    return [KillSwitch.from_row(r) for r in conn.execute(select(kill_switches).where(
+        kill_switches.c.tenant.in_([tenant, ANY]), kill_switches.c.action_type.in_([str(action_type), ANY])))]
+
+
 class Controls:
     """Kill switches, budgets and budget usage over ``ledger.sql.make_engine(url)``."""
 
@@ -46,9 +54,7 @@ class Controls:
         today's (UTC) without the charge of ``exclude`` (proposal id, version) itself."""
         today = self.clock().astimezone(UTC).date()
         with self._reader() as conn:
-            switches = [KillSwitch.from_row(r) for r in conn.execute(select(kill_switches).where(
-                kill_switches.c.tenant.in_([tenant, ANY]),
-                kill_switches.c.action_type.in_([str(action_type), ANY])))]
+            switches = covering_switches(conn, tenant, action_type)
             budget = conn.execute(select(budgets).where(budgets.c.tenant == tenant)).first()
             used = self._usage(conn, tenant, today, exclude)
         return ControlState(

@@ -113,7 +113,7 @@ class WebhookInbox:
             try:
                 for start in range(0, len(pending), _SQLITE_ROWS_PER_STATEMENT):
                     chunk = pending[start:start + _SQLITE_ROWS_PER_STATEMENT]
-                    cursor.execute(self._insert_sql(len(chunk), on_conflict=True),
+                    cursor.execute(self._insert_sql(len(chunk)),
                                    [value for _, row in chunk for value in row])
                     inserted |= _new_keys(cursor, [key for key, _ in chunk])
                 if several:
@@ -134,12 +134,11 @@ class WebhookInbox:
             for start in range(0, len(rows), _ROWS_PER_STATEMENT):
                 chunk = rows[start:start + _ROWS_PER_STATEMENT]
                 params = tuple(value for row in chunk for value in row)
-                result = conn.exec_driver_sql(self._insert_sql(len(chunk), on_conflict=True, returning=True),
-                                              params)
+                result = conn.exec_driver_sql(self._insert_sql(len(chunk), returning=True), params)
                 inserted.update((tenant, delivery_id) for tenant, delivery_id in result.tuples())
         return inserted
 
-    def _insert_sql(self, count: int, *, on_conflict: bool, returning: bool = False) -> str:
+    def _insert_sql(self, count: int, *, returning: bool = False) -> str:
         """A multi-row INSERT that skips existing (tenant, delivery_id), optionally returning what it
         inserted; built once per row count, because SQLAlchemy would compile a many-VALUES insert
         anew each time."""

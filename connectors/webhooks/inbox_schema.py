@@ -48,6 +48,7 @@ webhook_inbox = Table(
     Index("ix_webhook_inbox_status_tenant", "status", "tenant"),
 )
 
+
 def next_id(conn: Connection, table: Table) -> Any:
     """An id above every one ``table`` holds or has handed out, for moving a row to the end: the
     id sequence on PostgreSQL, one past the largest id on SQLite (which is how it numbers inserts)."""

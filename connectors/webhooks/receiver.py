@@ -49,7 +49,6 @@ class Delivery:
     headers: Mapping[str, str]  # lower-case names; the first of repeated headers
     body: bytes | None  # None: larger than the receiver's limit (not read to the end)
     uri: Callable[[], str]  # the request URI the sender signed (HubSpot v3 signs it)
-    method: str = "POST"
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ class WebhookReceiver:
         hubspot = source == HUBSPOT_SOURCE and HEADER_SIGNATURE_V3 in headers
         try:
             if hubspot:
-                verify_hubspot_v3(delivery.method, delivery.uri(), headers, body, active, now=received)
+                verify_hubspot_v3("POST", delivery.uri(), headers, body, active, now=received)
             else:
                 standard = [s for s in active if s.startswith(SECRET_PREFIX)]
                 delivery_id = verify(headers, body, standard, now=int(received)).delivery_id
