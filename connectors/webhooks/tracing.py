@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.trace import ProxyTracerProvider, Span, SpanKind, TracerProvider
+from opentelemetry.trace import ProxyTracerProvider, Span, SpanKind, Tracer, TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 SPAN_NAME = "webhook.receive"
@@ -36,6 +36,7 @@ class RequestTrace:
 class WebhookTracer:
     def __init__(self, provider: TracerProvider | None = None) -> None:
         self._provider = provider
+        self._tracer: tuple[TracerProvider, Tracer] | None = None  # made once per provider, not per request
 
     @contextmanager
     def request_span(self, headers: Mapping[str, str], source: str, tenant: str) -> Iterator[RequestTrace]:
@@ -46,8 +47,9 @@ class WebhookTracer:
             sender = trace.get_current_span(parent)
             yield RequestTrace(sender, format(_trace_id(sender), "032x"))
             return
-        tracer = provider.get_tracer("revloop.webhooks")
-        with tracer.start_as_current_span(SPAN_NAME, context=parent, kind=SpanKind.SERVER,
+        if self._tracer is None or self._tracer[0] is not provider:
+            self._tracer = (provider, provider.get_tracer("revloop.webhooks"))
+        with self._tracer[1].start_as_current_span(SPAN_NAME, context=parent, kind=SpanKind.SERVER,
                                           attributes={"revloop.tenant": tenant,
                                                       "revloop.webhook.source": source}) as span:
             yield RequestTrace(span, format(_trace_id(span), "032x"))

@@ -46,3 +46,14 @@ def test_spans_reach_the_providers_processors_as_children_of_the_sender() -> Non
     assert span.name == SPAN_NAME and span.parent is not None
     assert format(span.parent.span_id, "016x") == "00f067aa0ba902b7"
     assert dict(span.attributes or {}) == {"revloop.tenant": "acme", "revloop.webhook.source": "demo"}
+
+
+def test_every_request_gets_its_own_span_from_one_tracer() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = WebhookTracer(provider)
+    ids = {traced(None, tracer) for _ in range(3)}
+    spans = exporter.get_finished_spans()
+    assert len(spans) == 3 and len(ids) == 3
+    assert {format(s.context.trace_id, "032x") for s in spans} == ids
